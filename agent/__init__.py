@@ -1,0 +1,1 @@
+"""The brains: models, the CodeAct loop, the pipeline, trajectories and the benchmark runner."""

@@ -1,0 +1,1 @@
+"""The `agent` command line: argument parsing, configuration and live display."""

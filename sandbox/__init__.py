@@ -1,0 +1,35 @@
+"""Where commands and file operations happen: one interface, a Docker and a local backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import Sandbox, SandboxConfig, SandboxError
+from .repo import export_tree
+from .shell import CommandResult
+
+__all__ = [
+    "CommandResult",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxError",
+    "open_sandbox",
+]
+
+
+def open_sandbox(repo: str | Path, commit: str = "HEAD", config: SandboxConfig | None = None) -> Sandbox:
+    """Open a sandbox on a copy of `repo` at `commit` (any tree-ish). Use it as a context
+    manager: closing removes everything it created, also after errors and Ctrl-C."""
+    config = config or SandboxConfig()
+    tar_bytes = export_tree(repo, commit)
+    if config.backend == "docker":
+        from .docker import DockerSandbox
+
+        sandbox: Sandbox = DockerSandbox(config)
+    elif config.backend == "local":
+        from .local import LocalSandbox
+
+        sandbox = LocalSandbox(config)
+    else:
+        raise SandboxError(f"unknown sandbox backend {config.backend!r}: use 'docker' or 'local'")
+    return sandbox.start(tar_bytes)

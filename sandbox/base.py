@@ -1,0 +1,172 @@
+"""The Sandbox contract: what every backend offers to the tools and the agent above it."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from .shell import CommandResult, ShellSession
+
+BASE_REF = "refs/patchsmith/base"
+# A private index keeps diff/changed-file bookkeeping out of the index the model sees.
+BOOKKEEPING_INDEX = ".git/patchsmith-index"
+
+
+class SandboxError(Exception):
+    """Something about the sandbox itself went wrong (not the command run inside it)."""
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    backend: str = "docker"  # "docker" or "local"
+    image: str = "patchsmith-sandbox:latest"
+    network: bool = False
+    memory: str = "4g"
+    cpus: float = 2.0
+    pids: int = 1024
+    command_timeout: float = 120.0
+    output_limit: int = 100_000  # bytes of a command's output kept; the rest is elided
+    start_timeout: float = 60.0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class Sandbox(ABC):
+    """A disposable workspace holding a copy of a repository at one commit.
+
+    Paths given to the file methods are relative to the workspace root (absolute paths
+    inside the root are accepted too). Commands run in one persistent shell, so `cd` and
+    `export` carry over from one command to the next, as in a terminal.
+    """
+
+    isolated: bool  # False for the local backend: commands run on the host
+    root: str  # the workspace root as the shell sees it
+
+    def __init__(self, config: SandboxConfig):
+        self.config = config
+        self._shell: ShellSession | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- backend hooks -------------------------------------------------------------
+    @abstractmethod
+    def _start(self, tar_bytes: bytes) -> ShellSession:
+        """Create the workspace from a tar of the repository and start the shell."""
+
+    @abstractmethod
+    def _destroy(self) -> None:
+        """Remove everything the sandbox created. Must be safe to call twice."""
+
+    @abstractmethod
+    def read_file(self, path: str) -> bytes: ...
+
+    @abstractmethod
+    def write_file(self, path: str, data: bytes | str) -> None: ...
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self, tar_bytes: bytes) -> Sandbox:
+        try:
+            self._shell = self._start(tar_bytes)
+            self._init_git()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._shell is not None:
+                self._shell.close()
+        finally:
+            self._destroy()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- commands ------------------------------------------------------------------
+    def run(
+        self,
+        command: str,
+        timeout: float | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        output_limit: int | None = None,
+    ) -> CommandResult:
+        """Run a shell command in the persistent shell.
+
+        With `cwd` or `env`, the command runs in a subshell so that those overrides do not
+        leak into later commands; otherwise `cd`/`export` persist.
+        """
+        if self._shell is None or self._closed:
+            raise SandboxError("the sandbox is closed")
+        if cwd is not None:
+            cwd = self.resolve(cwd)
+        with self._lock:
+            return self._shell.run(
+                command,
+                timeout=self.config.command_timeout if timeout is None else timeout,
+                output_limit=output_limit or self.config.output_limit,
+                cwd=cwd,
+                env=env,
+            )
+
+    def interrupt(self) -> None:
+        """Stop the command that is running now (from another thread); the shell survives."""
+        if self._shell is not None:
+            self._shell.interrupt()
+
+    # -- files ---------------------------------------------------------------------
+    def resolve(self, path: str) -> str:
+        """The absolute in-sandbox path of `path`; refuses paths that leave the workspace."""
+        joined = posixpath.normpath(posixpath.join(self.root, path))
+        if joined != self.root and not joined.startswith(self.root.rstrip("/") + "/"):
+            raise PermissionError(f"path escapes the workspace: {path}")
+        return joined
+
+    def list_files(self) -> list[str]:
+        """Files in the workspace (tracked or new, not ignored), relative to the root."""
+        out = self._git("git ls-files -z --cached --others --exclude-standard")
+        return sorted({p for p in out.split("\0") if p})
+
+    def changed_files(self) -> list[str]:
+        """Files added, modified or deleted since the base commit."""
+        out = self._git(f"{self._stage_all()} && git diff --cached --name-only -z {BASE_REF}")
+        return [p for p in out.split("\0") if p]
+
+    def diff(self) -> str:
+        """The unified diff of the workspace against its base commit, new files included."""
+        return self._git(f"{self._stage_all()} && git diff --cached --binary {BASE_REF}")
+
+    # -- internals -----------------------------------------------------------------
+    def _stage_all(self) -> str:
+        return f"export GIT_INDEX_FILE={BOOKKEEPING_INDEX} && git add -A"
+
+    def _git(self, script: str) -> str:
+        # Runs in a subshell rooted at the workspace, so the model's cd/export do not matter.
+        result = self.run(
+            script,
+            cwd=self.root,
+            env={"GIT_PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0"},
+            timeout=max(self.config.command_timeout, 300),
+            output_limit=1 << 30,
+        )
+        if result.exit_code != 0:
+            raise SandboxError(f"git failed in the sandbox: {result.output.strip()[-500:]}")
+        return result.output
+
+    def _init_git(self) -> None:
+        ident = "-c user.name=patchsmith -c user.email=patchsmith@localhost"
+        self._git(
+            "git init -q && git add -A && "
+            f"git {ident} commit -q --no-verify --allow-empty -m 'patchsmith base' && "
+            f"git update-ref {BASE_REF} HEAD && "
+            f"git read-tree --index-output={shlex.quote(BOOKKEEPING_INDEX)} HEAD"
+        )

@@ -1,0 +1,199 @@
+"""The Docker backend: one container per sandbox, one long-lived bash inside it.
+
+The repository copy is streamed into the container (no bind mount), so nothing of the host
+is visible inside it: no Docker socket, no host path. Containers carry labels so that
+`agent sandbox ls/prune` can find the ones a killed process left behind.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import select
+import shlex
+import socket
+import struct
+import tarfile
+import time
+import uuid
+
+from .base import Sandbox, SandboxConfig, SandboxError
+from .shell import ShellSession
+
+LABEL = "patchsmith.sandbox"
+OWNER_LABEL = "patchsmith.owner-pid"
+WORKSPACE = "/workspace"
+
+# Kills every process below the shell; stopping them first keeps a fork bomb from outrunning us.
+_KILL_TREE = r"""
+tree() { for c in $(cat /proc/$1/task/*/children 2>/dev/null); do echo $c; tree $c; done; }
+for sig in STOP KILL; do
+  pids="$(tree "$0") $1"; [ -n "${pids// }" ] && kill -$sig $pids 2>/dev/null
+done
+true
+"""
+
+
+def docker_client():
+    """A client for the local engine, or a SandboxError that says what to do."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as exc:
+        raise SandboxError(
+            f"cannot reach the Docker engine ({exc.__class__.__name__}: {exc}). Start Docker, "
+            "or use `--sandbox local` (which does not isolate)."
+        ) from None
+    return client
+
+
+def missing_image_message(image: str) -> str:
+    return (
+        f"the sandbox image {image!r} is not present. Build it with `agent sandbox build` "
+        "(or `agent sandbox build --offline` on a machine with no registry), or name another "
+        "image with --image."
+    )
+
+
+class _ExecChannel:
+    """A bash started with `docker exec`, stdin attached; stdout arrives as multiplexed frames."""
+
+    def __init__(self, client, container_id: str, root: str, env: dict[str, str]):
+        self.client, self.container_id = client, container_id
+        exec_id = client.api.exec_create(
+            container_id,
+            ["bash", "--noprofile", "--norc"],
+            stdin=True,
+            stdout=True,
+            stderr=True,
+            tty=False,
+            workdir=root,
+            environment=env or None,
+        )["Id"]
+        sock = client.api.exec_start(exec_id, socket=True)
+        self.sock: socket.socket = getattr(sock, "_sock", sock)
+        self.sock.setblocking(True)
+        self.frames = bytearray()  # raw bytes not yet split into frames
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv(self, timeout: float) -> bytes | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            payload = self._pop_frames()
+            if payload:
+                return payload
+            ready, _, _ = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return None
+            data = self.sock.recv(1 << 16)
+            if not data:
+                return b""
+            self.frames += data
+
+    def _pop_frames(self) -> bytes:
+        out = bytearray()
+        while len(self.frames) >= 8:
+            (size,) = struct.unpack(">I", self.frames[4:8])
+            if len(self.frames) < 8 + size:
+                break
+            out += self.frames[8 : 8 + size]
+            del self.frames[: 8 + size]
+        return bytes(out)
+
+    def kill_tree(self, shell_pid: int, include_shell: bool = False) -> None:
+        args = [str(shell_pid)] + ([str(shell_pid)] if include_shell else [])
+        self.client.api.exec_start(
+            self.client.api.exec_create(self.container_id, ["bash", "-c", _KILL_TREE, *args])["Id"]
+        )
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class DockerSandbox(Sandbox):
+    isolated = True
+    root = WORKSPACE
+
+    def __init__(self, config: SandboxConfig):
+        super().__init__(config)
+        self.client = docker_client()
+        self.container = None
+
+    def _start(self, tar_bytes: bytes) -> ShellSession:
+        import docker.errors
+
+        cfg = self.config
+        try:
+            self.client.images.get(cfg.image)
+        except docker.errors.ImageNotFound:
+            raise SandboxError(missing_image_message(cfg.image)) from None
+        self.container = self.client.containers.create(
+            cfg.image,
+            command=["sleep", "infinity"],
+            name=f"patchsmith-{uuid.uuid4().hex[:12]}",
+            labels={LABEL: "1", OWNER_LABEL: str(os.getpid())},
+            working_dir=WORKSPACE,
+            environment=cfg.env,
+            network_mode="bridge" if cfg.network else "none",
+            mem_limit=cfg.memory,
+            memswap_limit=cfg.memory,  # no swap: a memory hog is killed, not slowed down
+            nano_cpus=int(cfg.cpus * 1e9),
+            pids_limit=cfg.pids,
+            init=True,  # reaps the zombies of killed commands
+            cap_drop=["NET_RAW", "SYS_ADMIN", "MKNOD"],
+            security_opt=["no-new-privileges"],
+        )
+        self.container.start()
+        if not self.container.put_archive(WORKSPACE, tar_bytes):
+            raise SandboxError("could not copy the repository into the container")
+        return ShellSession(
+            lambda: _ExecChannel(self.client, self.container.id, WORKSPACE, cfg.env), WORKSPACE
+        )
+
+    def _destroy(self) -> None:
+        if self.container is not None:
+            try:
+                self.container.remove(force=True)
+            except Exception:
+                pass  # already gone; `agent sandbox prune` catches anything else
+
+    def read_file(self, path: str) -> bytes:
+        import docker.errors
+
+        target = self.resolve(path)
+        try:
+            stream, stat = self.container.get_archive(target)
+        except docker.errors.NotFound:
+            raise FileNotFoundError(path) from None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = archive.next()
+            if member is None or not member.isfile():
+                raise IsADirectoryError(path)
+            return archive.extractfile(member).read()
+
+    def write_file(self, path: str, data: bytes | str) -> None:
+        target = self.resolve(path)
+        payload = data.encode() if isinstance(data, str) else data
+        # Upload beside the target, then `cat` over it: an existing file keeps its mode.
+        staging = f"/tmp/.patchsmith-upload-{uuid.uuid4().hex}"
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as archive:
+            info = tarfile.TarInfo(staging.lstrip("/"))
+            info.size, info.mode = len(payload), 0o644
+            archive.addfile(info, io.BytesIO(payload))
+        self.container.put_archive("/", buf.getvalue())
+        quoted = shlex.quote(target)
+        result = self.run(
+            f"mkdir -p \"$(dirname {quoted})\" && cat {staging} > {quoted}; s=$?; rm -f {staging}; exit $s",
+            cwd=self.root,
+        )
+        if result.exit_code != 0:
+            raise SandboxError(f"could not write {path}: {result.output.strip()}")

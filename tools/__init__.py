@@ -1,0 +1,1 @@
+"""The agent-computer interface: one module per tool, written against the Sandbox interface."""
