@@ -136,6 +136,27 @@ class Sandbox(ABC):
         out = self._git("git ls-files -z --cached --others --exclude-standard")
         return sorted({p for p in out.split("\0") if p})
 
+    def read_files(self, paths: list[str]) -> dict[str, bytes]:
+        """Several files at once (backends may do this in one transfer); missing ones are left out."""
+        found = {}
+        for path in paths:
+            try:
+                found[path] = self.read_file(path)
+            except (FileNotFoundError, IsADirectoryError):
+                pass
+        return found
+
+    def file_hashes(self) -> dict[str, str]:
+        """Every workspace file (tracked or new, not ignored) with its git blob id, a content
+        hash that is cheap to get for unchanged files."""
+        out = self._git(f"{self._stage_all()} && git ls-files -s -z")
+        hashes = {}
+        for entry in out.split("\0"):
+            if entry:
+                meta, path = entry.split("\t", 1)
+                hashes[path] = meta.split()[1]
+        return hashes
+
     def changed_files(self) -> list[str]:
         """Files added, modified or deleted since the base commit."""
         out = self._git(f"{self._stage_all()} && git diff --cached --name-only -z {BASE_REF}")
