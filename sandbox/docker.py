@@ -24,11 +24,32 @@ LABEL = "patchsmith.sandbox"
 OWNER_LABEL = "patchsmith.owner-pid"
 WORKSPACE = "/workspace"
 
-# Kills every process below the shell; stopping them first keeps a fork bomb from outrunning us.
+# Kills what the shell started: its descendants, and orphans that were re-parented to the
+# container's init (e.g. the children of a fork bomb), sparing init, the keeper process and
+# the shell itself unless asked. Only shell builtins are used: under a fork bomb, the pid
+# limit leaves no room for more processes. Arguments: SHELL_PID INCLUDE_SHELL(0/1).
 _KILL_TREE = r"""
-tree() { for c in $(cat /proc/$1/task/*/children 2>/dev/null); do echo $c; tree $c; done; }
+shell=$0 include=$1 self=$$
+declare -A parent
 for sig in STOP KILL; do
-  pids="$(tree "$0") $1"; [ -n "${pids// }" ] && kill -$sig $pids 2>/dev/null
+  parent=()
+  for d in /proc/[0-9]*; do
+    read -r line < "$d/stat" 2>/dev/null || continue
+    rest=${line##*) }; rest=${rest#* }; parent[${d#/proc/}]=${rest%% *}
+  done
+  victims=()
+  for p in "${!parent[@]}"; do
+    [[ $p == 1 || $p == "$self" ]] && continue
+    if [[ $p == "$shell" ]]; then [[ $include == 1 ]] && victims+=("$p"); continue; fi
+    if [[ ${parent[$p]} == 1 ]]; then
+      read -r -d '' argv0 < "/proc/$p/cmdline" 2>/dev/null
+      [[ $argv0 != sleep ]] && victims+=("$p"); continue
+    fi
+    a=${parent[$p]}
+    while [[ -n $a && $a != 0 && $a != 1 && $a != "$shell" ]]; do a=${parent[$a]}; done
+    [[ $a == "$shell" ]] && victims+=("$p")
+  done
+  (( ${#victims[@]} )) && kill -$sig "${victims[@]}" 2>/dev/null
 done
 true
 """
@@ -105,10 +126,18 @@ class _ExecChannel:
         return bytes(out)
 
     def kill_tree(self, shell_pid: int, include_shell: bool = False) -> None:
-        args = [str(shell_pid)] + ([str(shell_pid)] if include_shell else [])
-        self.client.api.exec_start(
-            self.client.api.exec_create(self.container_id, ["bash", "-c", _KILL_TREE, *args])["Id"]
-        )
+        import docker.errors
+
+        command = ["bash", "-c", _KILL_TREE, str(shell_pid), "1" if include_shell else "0"]
+        for _ in range(20):  # under a fork bomb the exec itself may fail to start at first
+            try:
+                exec_id = self.client.api.exec_create(self.container_id, command)["Id"]
+                self.client.api.exec_start(exec_id)
+                if self.client.api.exec_inspect(exec_id).get("ExitCode") == 0:
+                    return
+            except docker.errors.APIError:
+                pass
+            time.sleep(0.1)
 
     def close(self) -> None:
         try:

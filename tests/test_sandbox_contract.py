@@ -1,0 +1,244 @@
+"""The Sandbox contract: every backend must pass every test here (Docker against the real engine)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from patchsmith.sandbox import SandboxError, open_sandbox
+
+
+def test_cd_and_export_persist_between_commands(sandbox):
+    sandbox.run("mkdir -p sub && cd sub && export GREETING=hello")
+    result = sandbox.run('pwd; echo "$GREETING"')
+    assert result.output.splitlines() == [f"{sandbox.root}/sub", "hello"]
+
+
+def test_exit_code_and_stderr_are_reported(sandbox):
+    result = sandbox.run("echo out; echo err >&2; exit_code() { return 7; }; exit_code")
+    assert result.exit_code == 7
+    assert "out" in result.output and "err" in result.output
+
+
+def test_cwd_and_env_overrides_apply_to_one_command_only(sandbox):
+    sandbox.run("mkdir -p d")
+    result = sandbox.run("pwd; echo $ONLY_HERE", cwd="d", env={"ONLY_HERE": "yes"})
+    assert result.output.splitlines() == [f"{sandbox.root}/d", "yes"]
+    assert sandbox.run("pwd; echo ${ONLY_HERE:-unset}").output.splitlines() == [
+        sandbox.root,
+        "unset",
+    ]
+
+
+def test_command_over_its_timeout_is_killed_and_shell_stays_usable(sandbox):
+    sandbox.run("export KEPT=1")
+    started = time.monotonic()
+    result = sandbox.run("echo before; sleep 60", timeout=1)
+    assert result.timed_out
+    assert "before" in result.output
+    assert time.monotonic() - started < 10
+    after = sandbox.run("echo $KEPT")
+    assert after.exit_code == 0 and after.output.strip() == "1"
+
+
+def test_busy_loop_in_the_shell_itself_is_stopped_by_restarting_the_shell(sandbox):
+    result = sandbox.run("while true; do :; done", timeout=1)
+    assert result.timed_out and "restarted" in result.note
+    assert sandbox.run("echo alive").output == "alive\n"
+
+
+def test_fifty_megabytes_of_output_are_capped_without_exhausting_memory(sandbox):
+    result = sandbox.run("head -c 50000000 /dev/zero | tr '\\0' 'x'; echo; echo END", timeout=120)
+    assert result.exit_code == 0
+    assert result.omitted_bytes > 49_000_000
+    assert len(result.output) < sandbox.config.output_limit + 1000
+    assert "omitted" in result.output
+    assert result.output.rstrip().endswith("END")
+
+
+def test_binary_and_non_utf8_output_is_decoded_with_replacements(sandbox):
+    result = sandbox.run("printf 'ok\\xff\\xfe\\x00\\x01 done\\n'; head -c 2000 /dev/urandom")
+    assert result.exit_code == 0
+    assert result.output.startswith("ok\ufffd\ufffd")
+    assert "done" in result.output
+    assert sandbox.run("echo next").output == "next\n"
+
+
+def test_command_reading_stdin_does_not_hang(sandbox):
+    started = time.monotonic()
+    result = sandbox.run("cat; read line; python3 -c 'import sys; print(len(sys.stdin.read()))'")
+    assert time.monotonic() - started < 5
+    assert result.output.strip().endswith("0")
+
+
+def test_output_that_mimics_a_sentinel_does_not_end_the_command_early(sandbox):
+    result = sandbox.run("set -x; printf '__ps_0:0:\\n'; echo still-here; set +x")
+    assert "still-here" in result.output
+    assert sandbox.run("echo next").output.strip() == "next"
+
+
+def test_syntax_error_is_reported_and_does_not_break_the_shell(sandbox):
+    result = sandbox.run("if then fi (")
+    assert result.exit_code != 0 and "syntax error" in result.output
+    assert sandbox.run("echo fine").output == "fine\n"
+
+
+def test_exiting_the_shell_starts_a_fresh_one(sandbox):
+    result = sandbox.run("exit 3")
+    assert result.exit_code is None and "restarted" in result.note
+    assert sandbox.run("pwd").output.strip() == sandbox.root
+
+
+def test_interrupt_stops_a_running_command(sandbox):
+    timer = threading.Timer(0.5, sandbox.interrupt)
+    timer.start()
+    started = time.monotonic()
+    result = sandbox.run("sleep 30", timeout=60)
+    assert result.interrupted
+    assert time.monotonic() - started < 10
+    assert sandbox.run("echo back").output == "back\n"
+
+
+def test_files_can_be_written_read_and_listed(sandbox):
+    sandbox.write_file("pkg/new.py", "x = 1\n")
+    sandbox.write_file("blob.bin", bytes(range(256)))
+    assert sandbox.read_file("pkg/new.py") == b"x = 1\n"
+    assert sandbox.read_file("blob.bin") == bytes(range(256))
+    assert {"calc.py", "test_calc.py", "pkg/new.py", "blob.bin"} <= set(sandbox.list_files())
+    assert sandbox.run("cat pkg/new.py").output == "x = 1\n"
+    with pytest.raises(FileNotFoundError):
+        sandbox.read_file("missing.txt")
+
+
+def test_writing_keeps_an_existing_files_mode(sandbox):
+    sandbox.run("printf '#!/bin/sh\\necho a\\n' > run.sh && chmod +x run.sh")
+    sandbox.write_file("run.sh", "#!/bin/sh\necho b\n")
+    assert sandbox.run("./run.sh").output == "b\n"
+
+
+def test_paths_outside_the_workspace_are_refused(sandbox):
+    with pytest.raises(PermissionError):
+        sandbox.read_file("../../etc/passwd")
+    with pytest.raises(PermissionError):
+        sandbox.write_file("/etc/evil", "x")
+
+
+def test_diff_reflects_edits_by_commands_and_by_file_writes(sandbox):
+    sandbox.run("sed -i 's/a - b/a + b/' calc.py && rm test_calc.py")
+    sandbox.write_file("notes.txt", "new\n")
+    assert sandbox.changed_files() == ["calc.py", "notes.txt", "test_calc.py"]
+    diff = sandbox.diff()
+    assert "-    return a - b\n+    return a + b" in diff
+    assert "new file mode" in diff and "+new" in diff
+    assert "deleted file mode" in diff
+    # The bookkeeping must not disturb what the model sees in git.
+    assert sandbox.run("git status --porcelain").output.count("??") == 1
+
+
+def test_bulk_reads_and_content_hashes_cover_every_file(sandbox):
+    sandbox.write_file("extra.txt", "e\n")
+    hashes = sandbox.file_hashes()
+    assert set(hashes) == {"calc.py", "test_calc.py", "extra.txt"}
+    contents = sandbox.read_files(sorted(hashes) + ["gone.txt"])
+    assert contents["extra.txt"] == b"e\n" and "gone.txt" not in contents
+
+
+def test_the_users_working_tree_is_never_touched(repo: Path, sandbox_config):
+    (repo / "calc.py").write_text("uncommitted work\n")
+    with open_sandbox(repo, config=sandbox_config) as sb:
+        assert sb.read_file("calc.py").startswith(b"def add")  # the sandbox holds HEAD
+        sb.run("echo changed > calc.py; touch created.txt")
+    assert (repo / "calc.py").read_text() == "uncommitted work\n"
+    assert not (repo / "created.txt").exists()
+
+
+def test_a_sandbox_opens_at_an_older_commit(repo: Path, sandbox_config):
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    first = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    (repo / "calc.py").write_text("changed\n")
+    subprocess.run([*git, "commit", "-qam", "second"], check=True)
+    with open_sandbox(repo, commit=first.strip(), config=sandbox_config) as sb:
+        assert sb.read_file("calc.py").startswith(b"def add")
+
+
+def test_bad_repository_or_commit_gives_a_clear_error(tmp_path: Path, repo: Path, sandbox_config):
+    with pytest.raises(SandboxError, match="not a git repository"):
+        open_sandbox(tmp_path, config=sandbox_config)
+    with pytest.raises(SandboxError, match="not a commit"):
+        open_sandbox(repo, commit="no-such-branch", config=sandbox_config)
+
+
+def test_close_removes_everything_even_after_a_killed_command(repo: Path, sandbox_config):
+    sb = open_sandbox(repo, config=sandbox_config)
+    sb.run("sleep 30", timeout=0.5)
+    sb.close()
+    assert _leftover(sb) is False
+    with pytest.raises(SandboxError):
+        sb.run("true")
+
+
+def test_close_happens_when_the_body_raises(repo: Path, sandbox_config):
+    with pytest.raises(KeyboardInterrupt):
+        with open_sandbox(repo, config=sandbox_config) as sb:
+            raise KeyboardInterrupt
+    assert _leftover(sb) is False
+
+
+def _leftover(sb) -> bool:
+    if sb.isolated:
+        import docker
+
+        try:
+            docker.from_env().containers.get(sb.container.id)
+            return True
+        except docker.errors.NotFound:
+            return False
+    return Path(sb.root).exists()
+
+
+# -- isolation: what only the Docker backend promises -----------------------------------
+
+
+@pytest.fixture
+def isolated(sandbox):
+    if not sandbox.isolated:
+        pytest.skip("the local backend does not isolate, by design")
+    return sandbox
+
+
+def test_network_is_unreachable_by_default(isolated):
+    result = isolated.run(
+        "python3 -c \"import socket; socket.create_connection(('1.1.1.1', 53), timeout=3)\""
+    )
+    assert result.exit_code != 0
+    assert "unreachable" in result.output.lower()
+
+
+def test_fork_bomb_is_contained_by_the_pid_limit(isolated):
+    result = isolated.run("bomb() { bomb | bomb & }; bomb", timeout=5)
+    assert result.timed_out or result.exit_code is not None
+    time.sleep(1)
+    assert isolated.run("echo survived", timeout=30).output.strip().endswith("survived")
+
+
+def test_memory_hog_is_killed_by_the_memory_limit(isolated):
+    result = isolated.run("python3 -c \"b = bytearray(2 * 1024**3); print('got', 'it')\"")
+    assert "got it" not in result.output
+    assert result.exit_code != 0
+    assert isolated.run("echo ok").output == "ok\n"
+
+
+def test_writes_outside_the_workspace_do_not_reach_the_host(isolated):
+    marker = f"patchsmith-escape-{uuid.uuid4().hex}"
+    isolated.run(f"echo x > /tmp/{marker}; echo x > /{marker}; echo x > {isolated.root}/../{marker}")
+    assert not any(Path(p).exists() for p in (f"/tmp/{marker}", f"/{marker}"))
+    assert isolated.run("ls /var/run/docker.sock 2>&1").exit_code != 0
+
+
+def test_sandbox_label_lets_leftovers_be_found(isolated):
+    assert isolated.container.labels.get("patchsmith.sandbox") == "1"
