@@ -209,7 +209,7 @@ def _shell_commands(body: str, any_line: bool) -> str:
         return body
     kept: list[str] = []
     continued = False
-    for line, is_prompt in zip(lines, prompted):
+    for line, is_prompt in zip(lines, prompted, strict=True):
         if is_prompt:
             kept.append(line.lstrip()[2:])
         elif continued:

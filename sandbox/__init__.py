@@ -17,7 +17,9 @@ __all__ = [
 ]
 
 
-def open_sandbox(repo: str | Path, commit: str = "HEAD", config: SandboxConfig | None = None) -> Sandbox:
+def open_sandbox(
+    repo: str | Path, commit: str = "HEAD", config: SandboxConfig | None = None
+) -> Sandbox:
     """Open a sandbox on a copy of `repo` at `commit` (any tree-ish). Use it as a context
     manager: closing removes everything it created, also after errors and Ctrl-C."""
     config = config or SandboxConfig()

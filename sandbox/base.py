@@ -137,7 +137,7 @@ class Sandbox(ABC):
         return sorted({p for p in out.split("\0") if p})
 
     def read_files(self, paths: list[str]) -> dict[str, bytes]:
-        """Several files at once (backends may do this in one transfer); missing ones are left out."""
+        """Several files at once (one transfer where the backend can); missing ones are left out."""
         found = {}
         for path in paths:
             try:

@@ -16,12 +16,14 @@ import struct
 import tarfile
 import time
 import uuid
+from dataclasses import dataclass
 
 from .base import Sandbox, SandboxConfig, SandboxError
 from .shell import ShellSession
 
 LABEL = "patchsmith.sandbox"
 OWNER_LABEL = "patchsmith.owner-pid"
+HOST_LABEL = "patchsmith.owner-host"
 WORKSPACE = "/workspace"
 
 # Kills what the shell started: its descendants, and orphans that were re-parented to the
@@ -168,7 +170,7 @@ class DockerSandbox(Sandbox):
             cfg.image,
             command=["sleep", "infinity"],
             name=f"patchsmith-{uuid.uuid4().hex[:12]}",
-            labels={LABEL: "1", OWNER_LABEL: str(os.getpid())},
+            labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
             working_dir=WORKSPACE,
             environment=cfg.env,
             network_mode="bridge" if cfg.network else "none",
@@ -199,7 +201,7 @@ class DockerSandbox(Sandbox):
 
         target = self.resolve(path)
         try:
-            stream, stat = self.container.get_archive(target)
+            stream, _ = self.container.get_archive(target)
         except docker.errors.NotFound:
             raise FileNotFoundError(path) from None
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
@@ -249,8 +251,61 @@ class DockerSandbox(Sandbox):
         self._upload(staging, payload)
         quoted = shlex.quote(target)
         result = self.run(
-            f"mkdir -p \"$(dirname {quoted})\" && cat {staging} > {quoted}; s=$?; rm -f {staging}; exit $s",
+            f'mkdir -p "$(dirname {quoted})" && cat {staging} > {quoted}; '
+            f"s=$?; rm -f {staging}; exit $s",
             cwd=self.root,
         )
         if result.exit_code != 0:
             raise SandboxError(f"could not write {path}: {result.output.strip()}")
+
+
+@dataclass
+class Leftover:
+    """A patchsmith container found on the engine."""
+
+    id: str
+    name: str
+    status: str
+    created: str
+    owner_pid: int
+    owner_alive: bool  # False when the process that opened it is gone from this host
+
+    @property
+    def orphaned(self) -> bool:
+        return not self.owner_alive
+
+
+def find_sandboxes(client) -> list[Leftover]:
+    found = []
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        labels = container.labels
+        pid = int(labels.get(OWNER_LABEL, "0") or 0)
+        here = labels.get(HOST_LABEL) == socket.gethostname()
+        found.append(
+            Leftover(
+                id=container.short_id,
+                name=container.name,
+                status=container.status,
+                created=container.attrs.get("Created", "")[:19].replace("T", " "),
+                owner_pid=pid,
+                # A container from another host is never called orphaned: we cannot tell.
+                owner_alive=not here or _pid_alive(pid),
+            )
+        )
+    return found
+
+
+def remove_sandbox(client, container_id: str) -> None:
+    client.containers.get(container_id).remove(force=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -14,8 +14,9 @@ import secrets
 import shlex
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 RESTART_NOTE = (
     "[the shell had to be restarted: the working directory is back at the workspace root "

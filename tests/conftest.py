@@ -40,11 +40,11 @@ def docker_problem() -> str | None:
 
         client = docker.from_env(timeout=10)
         client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+    except Exception as exc:
         return f"no Docker engine: {exc}"
     try:
         client.images.get(IMAGE)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return f"sandbox image {IMAGE} missing: run `agent sandbox build --offline`"
     return None
 
@@ -66,7 +66,9 @@ def repo(tmp_path: Path) -> Path:
         tmp_path / "repo",
         {
             "calc.py": "def add(a, b):\n    return a - b\n",
-            "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+            "test_calc.py": (
+                "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+            ),
         },
     )
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-from patchsmith.agent.models import (  # noqa: E402
+from patchsmith.agent.models import (
     ContextWindowExceeded,
     LiteLLMModel,
     Model,
@@ -23,6 +20,7 @@ from patchsmith.agent.models import (  # noqa: E402
     Usage,
     make_model,
 )
+from patchsmith.agent.models.litellm_model import import_litellm
 
 USER = [{"role": "user", "content": "Fix the bug in calc.py"}]
 VIEW = {
@@ -41,9 +39,8 @@ def mock_call(name: str, arguments: str, id: str = "call_1") -> dict:
 
 @pytest.fixture(scope="module")
 def litellm():
-    import litellm
-
-    return litellm
+    # Through our importer, which keeps litellm off the network (local price map).
+    return import_litellm()
 
 
 def rate_limited(litellm):
@@ -94,7 +91,12 @@ def test_bad_tool_call_arguments_are_reported_not_raised(raw, error):
 
 @pytest.mark.parametrize(
     "raw, arguments",
-    [("", {}), (None, {}), ({"path": "a"}, {"path": "a"}), ('"{\\"path\\": \\"a\\"}"', {"path": "a"})],
+    [
+        ("", {}),
+        (None, {}),
+        ({"path": "a"}, {"path": "a"}),
+        ('"{\\"path\\": \\"a\\"}"', {"path": "a"}),
+    ],
 )
 def test_empty_dict_and_double_encoded_arguments_are_accepted(raw, arguments):
     call = ToolCall.from_raw("c1", "view", raw)
@@ -152,8 +154,8 @@ def test_importing_the_model_layer_does_not_import_litellm():
 
 
 def test_litellm_text_reply_is_priced(litellm):
-    model = LiteLLMModel("gpt-4o-mini")
-    response = model.query(USER, mock_response="The bug is on line 2.")
+    model = LiteLLMModel("gpt-4o-mini", mock_response="The bug is on line 2.")
+    response = model.query(USER)
     assert response.text == "The bug is on line 2."
     assert response.tool_calls == []
     assert response.usage.prompt_tokens > 0 and response.usage.completion_tokens > 0
@@ -163,12 +165,12 @@ def test_litellm_text_reply_is_priced(litellm):
 
 
 def test_litellm_native_tool_calls_are_parsed(litellm):
-    model = LiteLLMModel("gpt-4o-mini", mock_response="")
-    assert model.uses_native_tools
-    model.kwargs["mock_tool_calls"] = [
+    calls = [
         mock_call("view", '{"path": "calc.py"}', "call_a"),
         mock_call("edit", '{"path": "calc.py", "old": ', "call_b"),
     ]
+    model = LiteLLMModel("gpt-4o-mini", mock_response="", mock_tool_calls=calls)
+    assert model.uses_native_tools
     response = model.query(USER, tools=[VIEW])
     view, edit = response.tool_calls
     assert (view.id, view.name, view.arguments) == ("call_a", "view", {"path": "calc.py"})
@@ -182,7 +184,9 @@ def test_tools_are_passed_only_to_models_with_native_function_calling(litellm):
     assert native.calls[0]["tools"] == [VIEW]
 
     text_only = Recorder(litellm)
-    model = LiteLLMModel("openai/local-coder", api_base="http://127.0.0.1:9/v1", completion=text_only)
+    model = LiteLLMModel(
+        "openai/local-coder", api_base="http://127.0.0.1:9/v1", completion=text_only
+    )
     assert not model.uses_native_tools
     model.query(USER, tools=[VIEW])
     assert "tools" not in text_only.calls[0]
@@ -197,8 +201,10 @@ def test_native_tools_can_be_forced_for_a_local_model(litellm):
 
 
 def test_unpriced_model_costs_nothing_and_says_so(litellm):
-    model = LiteLLMModel("openai/my-local-model", api_base="http://127.0.0.1:9/v1")
-    response = model.query(USER, mock_response="ok")
+    model = LiteLLMModel(
+        "openai/my-local-model", api_base="http://127.0.0.1:9/v1", mock_response="ok"
+    )
+    response = model.query(USER)
     assert response.text == "ok"
     assert (response.cost, response.cost_known) == (0.0, False)
 
@@ -209,8 +215,9 @@ def test_custom_prices_make_a_local_model_priced(litellm):
         api_base="http://127.0.0.1:9/v1",
         input_cost_per_token=1e-6,
         output_cost_per_token=2e-6,
+        mock_response="ok",
     )
-    response = model.query(USER, mock_response="ok")
+    response = model.query(USER)
     expected = response.usage.prompt_tokens * 1e-6 + response.usage.completion_tokens * 2e-6
     assert response.cost_known and response.cost == pytest.approx(expected)
 
@@ -242,20 +249,29 @@ def test_transient_errors_are_retried(litellm, error_name):
 
 def test_persistent_rate_limit_gives_up_with_advice(litellm):
     sleeps: list[float] = []
-    model = LiteLLMModel("gpt-4o-mini", max_retries=3, sleep=sleeps.append)
+    # litellm's own mock raises a real RateLimitError on every attempt.
+    model = LiteLLMModel(
+        "gpt-4o-mini", max_retries=3, sleep=sleeps.append, mock_response="litellm.RateLimitError"
+    )
     with pytest.raises(ModelError) as caught:
-        # litellm's own mock raises a real RateLimitError on every attempt.
-        model.query(USER, mock_response="litellm.RateLimitError")
+        model.query(USER)
     assert "failed 4 time(s) in a row" in str(caught.value)
     assert "fewer workers" in str(caught.value)
     assert len(sleeps) == 3
 
 
 def test_unreachable_local_server_is_explained(litellm):
-    model = LiteLLMModel("ollama/qwen2.5-coder", api_base="http://127.0.0.1:9", max_retries=1)
-    model._sleep = lambda s: None
+    model = LiteLLMModel(
+        "ollama/qwen2.5-coder",
+        api_base="http://127.0.0.1:9",
+        max_retries=1,
+        sleep=lambda seconds: None,
+        mock_response="x",
+        mock_timeout=True,
+        timeout=0.01,
+    )
     with pytest.raises(ModelError) as caught:
-        model.query(USER, mock_response="x", mock_timeout=True, timeout=0.01)
+        model.query(USER)
     assert "http://127.0.0.1:9" in str(caught.value) and "running" in str(caught.value)
 
 
@@ -270,19 +286,60 @@ def test_bad_credentials_are_not_retried_and_name_the_key(litellm, monkeypatch):
     assert len(recorder.calls) == 1
 
 
-def test_bad_request_is_not_retried(litellm):
-    error = litellm.BadRequestError("unknown parameter", model="gpt-4o", llm_provider="openai")
+def test_missing_key_reported_as_a_server_error_is_not_retried(litellm, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    # What litellm raises for gpt-4o-mini when OPENAI_API_KEY is unset.
+    error = litellm.InternalServerError(
+        "OpenAIException - Missing credentials. Please pass an `api_key`, or set the "
+        "`OPENAI_API_KEY` environment variable.",
+        llm_provider="openai",
+        model="gpt-4o-mini",
+    )
     recorder = Recorder(litellm, failures=[error])
-    model = LiteLLMModel("gpt-4o", completion=recorder, sleep=pytest.fail)
-    with pytest.raises(ModelError, match="rejected the request: .*unknown parameter"):
+    model = LiteLLMModel("gpt-4o-mini", completion=recorder, sleep=pytest.fail)
+    with pytest.raises(ModelError, match="set OPENAI_API_KEY"):
         model.query(USER)
     assert len(recorder.calls) == 1
 
 
+def test_local_openai_compatible_server_needs_no_key(litellm, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    recorder = Recorder(litellm)
+    LiteLLMModel("openai/coder", api_base="http://127.0.0.1:9/v1", completion=recorder).query(USER)
+    assert recorder.calls[0]["api_key"]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real")
+    LiteLLMModel("openai/coder", api_base="http://127.0.0.1:9/v1", completion=recorder).query(USER)
+    assert "api_key" not in recorder.calls[1]
+
+
+def test_bad_request_is_not_retried(litellm):
+    error = litellm.BadRequestError("unknown parameter", model="gpt-4o", llm_provider="openai")
+    recorder = Recorder(litellm, failures=[error])
+    model = LiteLLMModel("gpt-4o", completion=recorder, sleep=pytest.fail)
+    with pytest.raises(ModelError, match=r"rejected the request: .*unknown parameter"):
+        model.query(USER)
+    assert len(recorder.calls) == 1
+
+
+def test_other_provider_refusals_become_model_errors(litellm):
+    import httpx  # litellm's HTTP client; this error class insists on a response
+
+    response = httpx.Response(403, request=httpx.Request("POST", "http://127.0.0.1:9/v1"))
+    error = litellm.PermissionDeniedError(
+        "region not allowed", llm_provider="openai", model="gpt-4o", response=response
+    )
+    recorder = Recorder(litellm, failures=[error])
+    model = LiteLLMModel("gpt-4o", completion=recorder, sleep=pytest.fail)
+    with pytest.raises(ModelError, match=r"refused the call: .*region not allowed"):
+        model.query(USER)
+
+
 def test_context_overflow_has_its_own_error(litellm):
-    model = LiteLLMModel("gpt-4o-mini", sleep=pytest.fail)
+    model = LiteLLMModel(
+        "gpt-4o-mini", sleep=pytest.fail, mock_response="litellm.ContextWindowExceededError"
+    )
     with pytest.raises(ContextWindowExceeded):
-        model.query(USER, mock_response="litellm.ContextWindowExceededError")
+        model.query(USER)
 
 
 def test_odd_responses_still_carry_their_cost(litellm):
@@ -329,7 +386,7 @@ def test_scripted_model_plays_a_yaml_file_in_order(tmp_path):
     assert model.uses_native_tools
 
 
-def test_scripted_model_says_when_it_runs_out(tmp_path):
+def test_scripted_model_says_when_it_runs_out():
     model = ScriptedModel(["one", "two"])
     model.query(USER)
     model.query(USER)

@@ -90,8 +90,8 @@ REALISTIC = [
         id="crlf-line-endings",
     ),
     pytest.param(
-        "I found the bug. The fix is to change the operator.\n\n```bash\nsed -i 's/a - b/a + b/' calc.py"
-        "\ngit diff",
+        "I found the bug. The fix is to change the operator.\n\n"
+        "```bash\nsed -i 's/a - b/a + b/' calc.py\ngit diff",
         [bash("sed -i 's/a - b/a + b/' calc.py\ngit diff")],
         id="missing-closing-fence-at-end",
     ),
@@ -228,8 +228,7 @@ def test_tool_arguments_must_be_an_object():
 
 def test_tool_call_tag_inside_a_code_block_is_only_quoted():
     reply = (
-        "Models like me sometimes write:\n```text\n<tool_call>{}</tool_call>\n```\n"
-        "```bash\nls\n```"
+        "Models like me sometimes write:\n```text\n<tool_call>{}</tool_call>\n```\n```bash\nls\n```"
     )
     assert parse_actions(reply) == [bash("ls")]
 

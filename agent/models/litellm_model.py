@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,12 +20,15 @@ from .base import ContextWindowExceeded, ModelError, ModelResponse, ToolCall, Us
 # litellm error classes worth another attempt: the same request may well succeed later.
 RETRYABLE_ERRORS = (
     "RateLimitError",
-    "APIConnectionError",  # also the parent of litellm.Timeout
+    "APIConnectionError",
     "Timeout",
     "ServiceUnavailableError",
     "InternalServerError",
     "BadGatewayError",
 )
+
+# Providers report a missing key as a server or connection error; retrying cannot help.
+MISSING_KEY = re.compile(r"missing credentials|missing \w+ api key|api_key client option", re.I)
 
 
 def import_litellm() -> Any:
@@ -35,6 +39,13 @@ def import_litellm() -> Any:
 
     litellm.suppress_debug_info = True
     return litellm
+
+
+def provider_error_base() -> type[Exception]:
+    """The base class of every error litellm raises for a provider's answer (openai's)."""
+    import openai  # a dependency of litellm
+
+    return openai.APIError
 
 
 class LiteLLMModel:
@@ -56,7 +67,7 @@ class LiteLLMModel:
         self,
         name: str,
         api_base: str | None = None,
-        temperature: float = 0.0,
+        temperature: float | None = 0.0,
         max_retries: int = 6,
         *,
         native_tools: bool | None = None,
@@ -84,21 +95,25 @@ class LiteLLMModel:
     def _supports_function_calling(self) -> bool:
         try:
             return bool(self._litellm.supports_function_calling(model=self.name))
-        except Exception:  # noqa: BLE001 - an unknown model simply gets the text protocol
+        except Exception:  # an unknown model simply gets the text protocol
             return False
 
     def query(self, messages: list[dict], tools: list[dict] | None = None) -> ModelResponse:
         params: dict[str, Any] = {
             "model": self.name,
             "messages": messages,
-            "temperature": self.temperature,
             # Retries happen here only, so that they are counted and backed off in one place.
             "max_retries": 0,
             # Some models reject e.g. temperature; dropping it beats failing the run.
             "drop_params": True,
         }
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
         if self.api_base:
             params["api_base"] = self.api_base
+            if self.name.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+                # Local OpenAI-compatible servers ignore the key, but the client insists on one.
+                params["api_key"] = "not-needed"
         if tools and self.uses_native_tools:
             params["tools"] = tools
         params.update(self.kwargs)
@@ -108,6 +123,8 @@ class LiteLLMModel:
             try:
                 raw = self._call(params)
             except retryable as exc:
+                if MISSING_KEY.search(str(exc)):
+                    raise ModelError(self._auth_message(exc)) from exc
                 if attempt >= self.max_retries:
                     raise ModelError(self._gave_up_message(exc, attempt + 1)) from exc
                 self._sleep(self.retry_delay(attempt))
@@ -126,6 +143,8 @@ class LiteLLMModel:
                 ) from exc
             except self._litellm.BadRequestError as exc:
                 raise ModelError(f"{self.name} rejected the request: {_brief(exc)}") from exc
+            except provider_error_base() as exc:  # e.g. permission denied, payment required
+                raise ModelError(f"{self.name} refused the call: {_brief(exc)}") from exc
             return self.to_response(raw)
 
     def _call(self, params: dict[str, Any]) -> Any:
@@ -184,14 +203,14 @@ class LiteLLMModel:
         if cost is None:
             try:
                 cost = self._litellm.completion_cost(completion_response=raw, model=self.name)
-            except Exception:  # noqa: BLE001 - no price known for this model
+            except Exception:  # no price known for this model
                 return 0.0, False
         return float(cost or 0.0), True
 
     def _auth_message(self, exc: Exception) -> str:
         try:
             missing = self._litellm.validate_environment(model=self.name).get("missing_keys")
-        except Exception:  # noqa: BLE001 - the hint is optional
+        except Exception:  # the hint is optional
             missing = None
         if missing:
             todo = f"set {' and '.join(missing)} in the environment"
@@ -203,11 +222,13 @@ class LiteLLMModel:
         what = f"{self.name} failed {attempts} time(s) in a row: {_brief(exc)}"
         if isinstance(exc, self._litellm.RateLimitError):
             return f"{what}. Wait, raise the provider's limits, or run fewer workers."
-        if isinstance(exc, self._litellm.APIConnectionError):
+        # litellm.Timeout is not a litellm.APIConnectionError (only openai's), so both.
+        if isinstance(exc, (self._litellm.APIConnectionError, self._litellm.Timeout)):
             where = self.api_base or "the provider"
             return (
                 f"{what}. Is {where} reachable from here? For a local server (e.g. Ollama) "
-                "check that it is running and that --api-base points at it."
+                "check that it is running and that --api-base points at it; a slow model may "
+                "need a longer timeout."
             )
         return f"{what}. The provider seems to be having trouble; try again later."
 

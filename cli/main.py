@@ -1,0 +1,115 @@
+"""The `agent` command: the typer app, its command groups and error handling."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from . import sandbox_cmd
+from .console import EXIT_INTERRUPTED, EXIT_USAGE, err_console, fail, not_built
+
+app = typer.Typer(
+    name="agent",
+    help=(
+        "patchsmith: a coding agent that fixes issues in real repositories, running every "
+        "command in a disposable Docker sandbox.\n\n"
+        "Exit codes: 0 success, 1 the job failed, 2 bad input, 3 not built yet, 130 interrupted."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(sandbox_cmd.app, name="sandbox")
+
+_state = {"debug": False}
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
+) -> None:
+    _state["debug"] = debug
+
+
+@app.command()
+def version() -> None:
+    """Print the patchsmith version."""
+    from patchsmith import __version__
+
+    print(f"patchsmith {__version__} (python {sys.version.split()[0]})")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def solve() -> None:
+    """Solve an issue in a repository with the CodeAct agent (or --mode pipeline)."""
+    not_built("solve", "`agent solve`")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def localize() -> None:
+    """Find the files and functions an issue is about."""
+    not_built("localize", "pipeline-mode")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def tool() -> None:
+    """Run one agent tool against a sandbox of a repository and print its observation."""
+    not_built("tool", "agent-computer interface")
+
+
+@app.command(
+    "run-bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def run_bench() -> None:
+    """Run the agent over SWE-bench Lite (or a dataset in its format)."""
+    not_built("run-bench", "benchmark")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def evaluate() -> None:
+    """Evaluate predictions against a SWE-bench-format dataset."""
+    not_built("evaluate", "benchmark")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def precommit() -> None:
+    """Check what is staged, and repair it on request (the pre-commit hook)."""
+    not_built("precommit", "pre-commit hook")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def show() -> None:
+    """Render a trajectory in the terminal."""
+    not_built("show", "`agent solve`")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def replay() -> None:
+    """Re-run a trajectory with the replay model and compare the final diff."""
+    not_built("replay", "`agent solve`")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def config() -> None:
+    """Show the effective configuration and where each value came from."""
+    not_built("config", "`agent solve`")
+
+
+def run() -> None:
+    """Console-script entry point: runs the app, turning user errors into messages."""
+    from patchsmith.sandbox.base import SandboxError
+
+    try:
+        app()
+    except SandboxError as exc:
+        if _state["debug"]:
+            raise
+        fail(str(exc))
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        sys.exit(EXIT_INTERRUPTED)
+    except (FileNotFoundError, PermissionError) as exc:
+        if _state["debug"]:
+            raise
+        fail(str(exc), EXIT_USAGE)

@@ -1,0 +1,107 @@
+"""The `agent` command line as a user meets it: help, version, sandbox housekeeping."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import IMAGE, require_backend
+
+AGENT = [sys.executable, "-m", "patchsmith.cli"]
+GROUPS = [
+    "solve",
+    "localize",
+    "tool",
+    "run-bench",
+    "evaluate",
+    "precommit",
+    "show",
+    "replay",
+    "config",
+    "sandbox",
+    "version",
+]
+
+
+def agent(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*AGENT, *args], capture_output=True, text=True, **kwargs)
+
+
+def test_help_lists_every_command_group():
+    result = agent("--help")
+    assert result.returncode == 0
+    for group in GROUPS:
+        assert group in result.stdout
+
+
+def test_help_does_not_import_heavy_modules():
+    probe = textwrap.dedent(
+        """
+        import sys
+        from patchsmith.cli.main import app
+        try:
+            app(["--help"])
+        except SystemExit:
+            pass
+        heavy = [m for m in sys.modules if m.split(".")[0] in
+                 ("litellm", "docker", "tree_sitter", "tree_sitter_python", "git")]
+        print("HEAVY", heavy, file=sys.stderr)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "HEAVY []" in result.stderr
+
+
+def test_sandbox_help_explains_build_ls_and_prune():
+    result = agent("sandbox", "--help")
+    assert result.returncode == 0
+    assert all(word in result.stdout for word in ("build", "ls", "prune"))
+
+
+def test_version_prints_the_package_version():
+    from patchsmith import __version__
+
+    assert agent("version").stdout.startswith(f"patchsmith {__version__}")
+
+
+def test_commands_not_built_yet_say_so_with_their_own_exit_code():
+    result = agent("run-bench", "swe-lite")
+    assert result.returncode == 3
+    assert "not built yet" in result.stderr
+
+
+def test_prune_removes_the_sandbox_of_a_killed_process(repo: Path):
+    require_backend("docker")
+    opener = textwrap.dedent(
+        f"""
+        import os
+        from patchsmith.sandbox import open_sandbox, SandboxConfig
+        sb = open_sandbox({str(repo)!r}, config=SandboxConfig(image={IMAGE!r}))
+        print(sb.container.short_id, flush=True)
+        os.kill(os.getpid(), 9)
+        """
+    )
+    killed = subprocess.run([sys.executable, "-c", opener], capture_output=True, text=True)
+    assert killed.returncode == -9
+    short_id = killed.stdout.strip()
+
+    listed = json.loads(agent("sandbox", "ls", "--json").stdout)
+    mine = [s for s in listed if s["id"] == short_id]
+    assert mine and mine[0]["orphaned"] is True
+
+    pruned = agent("sandbox", "prune")
+    assert pruned.returncode == 0 and short_id in pruned.stdout
+    listed = json.loads(agent("sandbox", "ls", "--json").stdout)
+    assert short_id not in [s["id"] for s in listed]
+
+
+def test_missing_image_names_the_command_that_builds_it(repo: Path):
+    require_backend("docker")
+    from patchsmith.sandbox import SandboxConfig, SandboxError, open_sandbox
+
+    with pytest.raises(SandboxError, match="agent sandbox build"):
+        open_sandbox(repo, config=SandboxConfig(image="patchsmith-no-such-image:1"))
