@@ -1,5 +1,5 @@
 # The default sandbox image: python3, git, pytest and ripgrep on a Debian-like base.
-# BASE is any image with apt and python3; `agent sandbox build --offline` passes one it
+# BASE is any Debian-like image with apt and python3; `agent sandbox build --offline` passes one it
 # made itself with debootstrap, which already carries everything below, so no step here
 # needs the network in that case.
 ARG BASE=python:3.12-slim
@@ -9,6 +9,7 @@ RUN set -eu; \
     command -v git >/dev/null || missing="$missing git"; \
     command -v rg >/dev/null || missing="$missing ripgrep"; \
     command -v ps >/dev/null || missing="$missing procps"; \
+    python3 -m pip --version >/dev/null 2>&1 || missing="$missing python3-pip"; \
     if [ -n "$missing" ]; then \
         apt-get update && apt-get install -y --no-install-recommends $missing \
         && rm -rf /var/lib/apt/lists/*; \
@@ -17,7 +18,8 @@ RUN set -eu; \
     git config --system init.defaultBranch main; \
     git config --system --add safe.directory '*'; \
     mkdir -p /workspace
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LANG=C.UTF-8
+# Debian's python refuses pip installs outside a venv; a sandbox is disposable, so allow them.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LANG=C.UTF-8 PIP_BREAK_SYSTEM_PACKAGES=1
 WORKDIR /workspace
 LABEL org.patchsmith.image="sandbox"
 CMD ["sleep", "infinity"]

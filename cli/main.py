@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from . import sandbox_cmd
+from . import config_cmd, sandbox_cmd, solve_cmd, tool_cmd, trajectory_cmd
 from .console import EXIT_INTERRUPTED, EXIT_USAGE, err_console, fail, not_built
 
 app = typer.Typer(
@@ -21,6 +21,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(sandbox_cmd.app, name="sandbox")
+app.add_typer(config_cmd.app, name="config")
+app.command("solve")(solve_cmd.solve)
+app.command("demo")(solve_cmd.demo)
+app.command("tool")(tool_cmd.tool)
+app.command("show")(trajectory_cmd.show)
+app.command("replay")(trajectory_cmd.replay)
 
 _state = {"debug": False}
 
@@ -41,21 +47,9 @@ def version() -> None:
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def solve() -> None:
-    """Solve an issue in a repository with the CodeAct agent (or --mode pipeline)."""
-    not_built("solve", "`agent solve`")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def localize() -> None:
     """Find the files and functions an issue is about."""
     not_built("localize", "pipeline-mode")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def tool() -> None:
-    """Run one agent tool against a sandbox of a repository and print its observation."""
-    not_built("tool", "agent-computer interface")
 
 
 @app.command(
@@ -76,24 +70,6 @@ def evaluate() -> None:
 def precommit() -> None:
     """Check what is staged, and repair it on request (the pre-commit hook)."""
     not_built("precommit", "pre-commit hook")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def show() -> None:
-    """Render a trajectory in the terminal."""
-    not_built("show", "`agent solve`")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def replay() -> None:
-    """Re-run a trajectory with the replay model and compare the final diff."""
-    not_built("replay", "`agent solve`")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def config() -> None:
-    """Show the effective configuration and where each value came from."""
-    not_built("config", "`agent solve`")
 
 
 def run() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .base import Sandbox, SandboxConfig, SandboxError
@@ -18,10 +19,17 @@ __all__ = [
 
 
 def open_sandbox(
-    repo: str | Path, commit: str = "HEAD", config: SandboxConfig | None = None
+    repo: str | Path,
+    commit: str = "HEAD",
+    config: SandboxConfig | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Sandbox:
     """Open a sandbox on a copy of `repo` at `commit` (any tree-ish). Use it as a context
-    manager: closing removes everything it created, also after errors and Ctrl-C."""
+    manager: closing removes everything it created, also after errors and Ctrl-C.
+
+    With `config.setup`, the repository's dependencies are installed first (once per
+    environment, see environment.py); `progress` receives setup's output lines and
+    `sandbox.environment` tells how it went."""
     config = config or SandboxConfig()
     tar_bytes = export_tree(repo, commit)
     if config.backend == "docker":
@@ -34,4 +42,4 @@ def open_sandbox(
         sandbox = LocalSandbox(config)
     else:
         raise SandboxError(f"unknown sandbox backend {config.backend!r}: use 'docker' or 'local'")
-    return sandbox.start(tar_bytes)
+    return sandbox.start(tar_bytes, progress)

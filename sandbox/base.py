@@ -6,9 +6,14 @@ import posixpath
 import shlex
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .shell import CommandResult, ShellSession
+
+if TYPE_CHECKING:
+    from .environment import EnvResult
 
 BASE_REF = "refs/patchsmith/base"
 # A private index keeps diff/changed-file bookkeeping out of the index the model sees.
@@ -31,6 +36,14 @@ class SandboxConfig:
     output_limit: int = 100_000  # bytes of a command's output kept; the rest is elided
     start_timeout: float = 60.0
     env: dict[str, str] = field(default_factory=dict)
+    # Commands that install the repository's dependencies (see environment.py):
+    # () none, None derive a default from the repository's manifests.
+    setup: tuple[str, ...] | None = ()
+    setup_timeout: float = 1800.0  # seconds per setup command
+
+    def __post_init__(self) -> None:
+        if self.setup is not None and not isinstance(self.setup, tuple):
+            object.__setattr__(self, "setup", tuple(self.setup))
 
 
 class Sandbox(ABC):
@@ -49,6 +62,8 @@ class Sandbox(ABC):
         self._shell: ShellSession | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self.environment: EnvResult | None = None  # how setup went, when there was any
+        self._progress: Callable[[str], None] | None = None
 
     # -- backend hooks -------------------------------------------------------------
     @abstractmethod
@@ -66,9 +81,17 @@ class Sandbox(ABC):
     def write_file(self, path: str, data: bytes | str) -> None: ...
 
     # -- lifecycle -----------------------------------------------------------------
-    def start(self, tar_bytes: bytes) -> Sandbox:
+    def start(self, tar_bytes: bytes, progress: Callable[[str], None] | None = None) -> Sandbox:
+        """`progress` receives the lines of setup, when the repository has any."""
+        self._progress = progress
         try:
             self._shell = self._start(tar_bytes)
+            if not self.isolated:
+                # Nothing to cache on the host: setup runs in the workspace, before the base
+                # commit, so what it makes is not part of the diff.
+                from .environment import run_setup_on_host
+
+                self.environment = run_setup_on_host(self, tar_bytes, progress)
             self._init_git()
         except BaseException:
             self.close()

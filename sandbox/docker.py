@@ -14,46 +14,77 @@ import shlex
 import socket
 import struct
 import tarfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 
 from .base import Sandbox, SandboxConfig, SandboxError
-from .shell import ShellSession
+from .shell import CommandResult, ShellSession
 
 LABEL = "patchsmith.sandbox"
 OWNER_LABEL = "patchsmith.owner-pid"
 HOST_LABEL = "patchsmith.owner-host"
 WORKSPACE = "/workspace"
+PROCESS_LIMIT_NOTE = (
+    "[the sandbox reached its process limit (a fork bomb?): every process started from the "
+    "shell was killed]"
+)
 
-# Kills what the shell started: its descendants, and orphans that were re-parented to the
-# container's init (e.g. the children of a fork bomb), sparing init, the keeper process and
-# the shell itself unless asked. Only shell builtins are used: under a fork bomb, the pid
-# limit leaves no room for more processes. Arguments: SHELL_PID INCLUDE_SHELL(0/1).
-_KILL_TREE = r"""
-shell=$0 include=$1 self=$$
-declare -A parent
-for sig in STOP KILL; do
-  parent=()
-  for d in /proc/[0-9]*; do
-    read -r line < "$d/stat" 2>/dev/null || continue
-    rest=${line##*) }; rest=${rest#* }; parent[${d#/proc/}]=${rest%% *}
+# The controller: a bash started with the container that kills, on request, what a shell
+# started: its descendants (on a timeout or an interrupt), and also the orphans re-parented
+# to the container's init when the process limit is nearly reached (the children of a fork
+# bomb), sparing init, the keeper process and the shell itself unless asked. Detached
+# helpers such as the python tool's interpreter are orphans too: they survive timeouts.
+# It is already running and uses only builtins, because under a fork bomb the pid limit
+# leaves no room for a new process. It repeats until nothing is left, stopping
+# processes before killing them so that none can fork in between.
+# It also guards the process limit: a fork bomb sent to the background would otherwise
+# starve every later command. Protocol: "ID kill SHELL_PID INCLUDE_SHELL(0/1)" or
+# "ID guard SHELL_PID" in; "done ID" out ("done ID killed" if the guard acted).
+_CONTROLLER = r"""
+kill_tree() {
+  local shell=$1 include=$2 orphans=$3 round p a line rest argv0
+  local -A parent
+  local -a victims
+  for ((round = 0; round < 50; round++)); do
+    parent=()
+    for d in /proc/[0-9]*; do
+      read -r line < "$d/stat" 2>/dev/null || continue
+      rest=${line##*) }; rest=${rest#* }; parent[${d#/proc/}]=${rest%% *}
+    done
+    victims=()
+    for p in "${!parent[@]}"; do
+      [[ $p == 1 || $p == "$BASHPID" ]] && continue
+      if [[ $p == "$shell" ]]; then [[ $include == 1 ]] && victims+=("$p"); continue; fi
+      if [[ ${parent[$p]} == 1 ]]; then
+        [[ $orphans == 1 ]] || continue
+        argv0=; read -r -d '' argv0 < "/proc/$p/cmdline" 2>/dev/null
+        [[ $argv0 != sleep ]] && victims+=("$p"); continue
+      fi
+      a=${parent[$p]}
+      while [[ -n $a && $a != 0 && $a != 1 && $a != "$shell" ]]; do a=${parent[$a]}; done
+      [[ $a == "$shell" ]] && victims+=("$p")
+    done
+    (( ${#victims[@]} )) || break
+    kill -STOP "${victims[@]}" 2>/dev/null; kill -KILL "${victims[@]}" 2>/dev/null
   done
-  victims=()
-  for p in "${!parent[@]}"; do
-    [[ $p == 1 || $p == "$self" ]] && continue
-    if [[ $p == "$shell" ]]; then [[ $include == 1 ]] && victims+=("$p"); continue; fi
-    if [[ ${parent[$p]} == 1 ]]; then
-      read -r -d '' argv0 < "/proc/$p/cmdline" 2>/dev/null
-      [[ $argv0 != sleep ]] && victims+=("$p"); continue
-    fi
-    a=${parent[$p]}
-    while [[ -n $a && $a != 0 && $a != 1 && $a != "$shell" ]]; do a=${parent[$a]}; done
-    [[ $a == "$shell" ]] && victims+=("$p")
+}
+pids_pressure() {  # true when the container is at 90% of its process limit (cgroup v1 or v2)
+  local f cur= max=
+  for f in /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids/pids.current; do
+    [[ -r $f ]] && { read -r cur < "$f"; read -r max < "${f%current}max"; break; }
   done
-  (( ${#victims[@]} )) && kill -$sig "${victims[@]}" 2>/dev/null
+  [[ $cur =~ ^[0-9]+$ && $max =~ ^[0-9]+$ ]] && (( cur * 10 >= max * 9 ))
+}
+while read -r id request shell include; do
+  case $request in
+    kill) kill_tree "$shell" "$include" 0; echo "done $id" ;;
+    guard)
+      if pids_pressure; then kill_tree "$shell" 0 1; echo "done $id killed"
+      else echo "done $id"; fi ;;
+  esac
 done
-true
 """
 
 
@@ -83,11 +114,20 @@ def missing_image_message(image: str) -> str:
 class _ExecChannel:
     """A bash started with `docker exec`, stdin attached; stdout arrives as multiplexed frames."""
 
-    def __init__(self, client, container_id: str, root: str, env: dict[str, str]):
+    def __init__(
+        self,
+        client,
+        container_id: str,
+        root: str,
+        env: dict[str, str],
+        controller: _Controller | None = None,
+        command: tuple[str, ...] = ("bash", "--noprofile", "--norc"),
+    ):
         self.client, self.container_id = client, container_id
+        self.controller = controller
         exec_id = client.api.exec_create(
             container_id,
-            ["bash", "--noprofile", "--norc"],
+            list(command),
             stdin=True,
             stdout=True,
             stderr=True,
@@ -128,18 +168,7 @@ class _ExecChannel:
         return bytes(out)
 
     def kill_tree(self, shell_pid: int, include_shell: bool = False) -> None:
-        import docker.errors
-
-        command = ["bash", "-c", _KILL_TREE, str(shell_pid), "1" if include_shell else "0"]
-        for _ in range(20):  # under a fork bomb the exec itself may fail to start at first
-            try:
-                exec_id = self.client.api.exec_create(self.container_id, command)["Id"]
-                self.client.api.exec_start(exec_id)
-                if self.client.api.exec_inspect(exec_id).get("ExitCode") == 0:
-                    return
-            except docker.errors.APIError:
-                pass
-            time.sleep(0.1)
+        self.controller.kill_tree(shell_pid, include_shell)
 
     def close(self) -> None:
         try:
@@ -147,6 +176,57 @@ class _ExecChannel:
         except OSError:
             pass
         self.sock.close()
+
+
+class _Controller:
+    """The container's kill helper (see _CONTROLLER), one per sandbox."""
+
+    def __init__(self, client, container_id: str):
+        self.channel = _ExecChannel(
+            client,
+            container_id,
+            "/",
+            {},
+            command=("bash", "--noprofile", "--norc", "-c", _CONTROLLER),
+        )
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.pending = bytearray()
+
+    def kill_tree(self, shell_pid: int, include_shell: bool) -> None:
+        self._request(f"kill {shell_pid} {1 if include_shell else 0}")
+
+    def guard(self, shell_pid: int) -> bool:
+        """Kill what the shell started if the process limit is nearly reached; True if so."""
+        return "killed" in self._request(f"guard {shell_pid}")
+
+    def _request(self, line: str) -> str:
+        with self.lock:
+            self.requests += 1
+            # Numbered, so that a late answer to a request we gave up on is not taken for
+            # the answer to this one.
+            try:
+                self.channel.send(f"{self.requests} {line}\n".encode())
+            except OSError:  # the container is gone
+                return ""
+            expected = f"done {self.requests}"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                newline = self.pending.find(b"\n")
+                if newline >= 0:
+                    answer = self.pending[:newline].decode(errors="replace")
+                    del self.pending[: newline + 1]
+                    if answer.split()[:2] == expected.split():
+                        return answer
+                    continue
+                chunk = self.channel.recv(max(0.0, deadline - time.monotonic()))
+                if not chunk:  # timed out, or the controller is gone
+                    break
+                self.pending += chunk
+            return ""
+
+    def close(self) -> None:
+        self.channel.close()
 
 
 class DockerSandbox(Sandbox):
@@ -157,6 +237,7 @@ class DockerSandbox(Sandbox):
         super().__init__(config)
         self.client = docker_client()
         self.container = None
+        self.controller: _Controller | None = None
 
     def _start(self, tar_bytes: bytes) -> ShellSession:
         import docker.errors
@@ -166,8 +247,23 @@ class DockerSandbox(Sandbox):
             self.client.images.get(cfg.image)
         except docker.errors.ImageNotFound:
             raise SandboxError(missing_image_message(cfg.image)) from None
+        image = cfg.image
+        if cfg.setup is None or cfg.setup:
+            # environment.py builds on this module, hence the import here.
+            from .environment import prepare_environment
+
+            self.environment = prepare_environment(
+                self.client,
+                cfg.image,
+                tar_bytes,
+                cfg.setup,
+                self._progress,
+                timeout=cfg.setup_timeout,
+                env=cfg.env,
+            )
+            image = self.environment.image
         self.container = self.client.containers.create(
-            cfg.image,
+            image,
             command=["sleep", "infinity"],
             name=f"patchsmith-{uuid.uuid4().hex[:12]}",
             labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
@@ -183,13 +279,31 @@ class DockerSandbox(Sandbox):
             security_opt=["no-new-privileges"],
         )
         self.container.start()
+        if image != cfg.image:
+            from .environment import remove_setup_tree
+
+            remove_setup_tree(self.client, self.container.id)
         if not self.container.put_archive(WORKSPACE, tar_bytes):
             raise SandboxError("could not copy the repository into the container")
+        self.controller = _Controller(self.client, self.container.id)
         return ShellSession(
-            lambda: _ExecChannel(self.client, self.container.id, WORKSPACE, cfg.env), WORKSPACE
+            lambda: _ExecChannel(
+                self.client, self.container.id, WORKSPACE, cfg.env, controller=self.controller
+            ),
+            WORKSPACE,
         )
 
+    def run(self, command: str, **options) -> CommandResult:
+        # A fork bomb left in the background would starve this command: clear it first.
+        relieved = not self._closed and self.controller.guard(self._shell.pid)
+        result = super().run(command, **options)
+        if relieved:
+            result.note = " ".join(filter(None, [PROCESS_LIMIT_NOTE, result.note]))
+        return result
+
     def _destroy(self) -> None:
+        if self.controller is not None:
+            self.controller.close()
         if self.container is not None:
             try:
                 self.container.remove(force=True)

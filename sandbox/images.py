@@ -18,7 +18,15 @@ DEFAULT_IMAGE = "patchsmith-sandbox:latest"
 REGISTRY_BASE = "python:3.12-slim"
 OFFLINE_BASE_REPO = "patchsmith-base"
 # What the offline base carries, so that the Dockerfile needs no network on top of it.
-OFFLINE_PACKAGES = ["python3", "python3-pytest", "git", "ripgrep", "ca-certificates", "procps"]
+OFFLINE_PACKAGES = [
+    "python3",
+    "python3-pip",
+    "python3-pytest",
+    "git",
+    "ripgrep",
+    "ca-certificates",
+    "procps",
+]
 
 Progress = Callable[[str], None]
 

@@ -122,7 +122,14 @@ class ShellSession:
             action = f"( {exports}{cd}{action} )"
         started = time.monotonic()
         self._channel.send(f"{action}\n{self._sentinel_command()}\n".encode())
-        return self._collect(started, timeout, output_limit)
+        try:
+            return self._collect(started, timeout, output_limit)
+        except KeyboardInterrupt:
+            # Stop the command too, and wait for its sentinel, so that the shell is in step
+            # for whatever runs next (e.g. recording the diff of an interrupted run).
+            self.interrupt()
+            self._collect(time.monotonic(), KILL_GRACE_SECONDS, output_limit)
+            raise
 
     def interrupt(self) -> None:
         self._interrupt.set()
@@ -197,7 +204,8 @@ class ShellSession:
                     output=buffer.text(),
                     exit_code=int(match.group(1)),
                     timed_out=timed_out,
-                    interrupted=interrupted,
+                    # The interrupt may land between two checks of the loop.
+                    interrupted=interrupted or self._interrupt.is_set(),
                     omitted_bytes=buffer.dropped,
                     duration=time.monotonic() - started,
                 )

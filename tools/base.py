@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -97,7 +98,7 @@ class Tool:
             if "enum" in spec:
                 flags.append("one of " + ", ".join(map(str, spec["enum"])))
             if "default" in spec:
-                flags.append(f"default {spec['default']!r}")
+                flags.append(f"default {json.dumps(spec['default'])}")
             text = spec.get("description", "")
             lines.append(f"- {name} ({kind}, {', '.join(flags)}): {text}".rstrip(": "))
         if not self.parameters.get("properties"):

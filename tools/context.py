@@ -29,6 +29,8 @@ class ToolsetConfig:
     undo_depth: int = 20
     syntax_guard: bool = True  # reject edits that add syntax errors
     repo_map_tokens: int = 2048
+    index_cache_dir: str | None = None  # None: the index's default (~/.cache/patchsmith)
+    index_disk_cache: bool = True
     search_backend: str | None = None  # "rg", "git" or "grep"; None: the best one present
 
 
@@ -47,11 +49,14 @@ class ToolContext:
     config: ToolsetConfig = field(default_factory=ToolsetConfig)
     history: dict[str, list[EditRecord]] = field(default_factory=dict)
     submit_warned: bool = False
+    test_runs: int = 0
+    cache: dict[str, Any] = field(default_factory=dict)  # small facts probed once per run
     _real_root: str | None = None
     _private_dir: str | None = None
     _search_backend: str | None = None
     _index: Any = None
-    _index_stale: bool = False
+    _index_stale: bool = False  # anything may have changed: ask the sandbox for all hashes
+    _edited: set[str] = field(default_factory=set)  # files changed by edits since the update
     _python: Any = None
 
     # -- paths and files -----------------------------------------------------------
@@ -64,8 +69,8 @@ class ToolContext:
     def locate(self, path: str, write: bool = False) -> Location:
         return locate(self.sandbox, path, self.real_root, write=write)
 
-    def existing_file(self, path: str) -> Location:
-        where = self.locate(path)
+    def existing_file(self, path: str, write: bool = False) -> Location:
+        where = self.locate(path, write=write)
         if where.kind == "missing":
             raise ToolError(f"{where.shown} does not exist{self._suggest(where.shown)}")
         if where.kind == "dir":
@@ -109,23 +114,29 @@ class ToolContext:
         """Something may have changed files (an edit, a command): refresh the index lazily."""
         self._index_stale = True
 
+    def file_changed(self, path: str) -> None:
+        """One known file changed (an edit): the index re-reads just that file."""
+        self._edited.add(path)
+
     def record_edit(self, path: str, record: EditRecord) -> None:
         stack = self.history.setdefault(path, [])
         stack.append(record)
         del stack[: -self.config.undo_depth]
-        self.workspace_changed()
+        self.file_changed(path)
 
     # -- the code index ------------------------------------------------------------
     def index(self) -> Any:
         """The code index, built on first use and brought up to date after changes."""
-        from .indexing import build_index, refresh_index
+        from .indexing import build_index
 
         if self._index is None:
-            self._index = build_index(self.sandbox)
-            self._index_stale = False
+            self._index = build_index(self.sandbox, self.config)
         elif self._index_stale:
-            refresh_index(self._index, self.sandbox)
-            self._index_stale = False
+            self._index.update()
+        elif self._edited:
+            self._index.update(sorted(self._edited))
+        self._index_stale = False
+        self._edited.clear()
         return self._index
 
     # -- the Python interpreter ----------------------------------------------------
@@ -152,12 +163,12 @@ class ToolContext:
         return self._search_backend
 
     def close(self) -> None:
-        try:
-            if self._python is not None:
-                self._python.close()
-        finally:
-            self._python = None
-            if self._private_dir is not None:
-                with contextlib.suppress(SandboxError, OSError):  # the sandbox may be gone
-                    self.sandbox.run(f"rm -rf {shlex.quote(self._private_dir)}", timeout=30)
-                self._private_dir = None
+        """Stop the interpreter and remove the private directory; safe when the sandbox is
+        already closed, and safe to call twice."""
+        python, self._python = self._python, None
+        private, self._private_dir = self._private_dir, None
+        with contextlib.suppress(SandboxError, OSError):  # the sandbox may be gone already
+            if python is not None:
+                python.close()
+            if private is not None:
+                self.sandbox.run(f"rm -rf {shlex.quote(private)}", timeout=30)

@@ -14,9 +14,12 @@ def clip_line(line: str, limit: int = LINE_CHARS) -> str:
 
 
 def numbered(lines: list[str], first: int, width: int = 0, marker: str = "") -> list[str]:
-    """`lines` as `cat -n` would show them, starting at line number `first`."""
-    width = width or max(4, len(str(first + len(lines))))
-    return [f"{marker}{n:>{width}}\t{clip_line(line)}" for n, line in enumerate(lines, first)]
+    """`lines` numbered from `first` as "12 | code" (the format of every tool's output)."""
+    width = width or len(str(first + len(lines) - 1))
+    return [
+        f"{marker}{n:>{width}} | {clip_line(line)}" if line else f"{marker}{n:>{width}} |"
+        for n, line in enumerate(lines, first)
+    ]
 
 
 def clip_text(text: str, limit: int, hint: str) -> str:
@@ -44,7 +47,7 @@ def change_snippet(old: str, new: str, context: int = 3, max_lines: int = 60) ->
         end_a, end_b = end_a - 1, end_b - 1
     if start == end_a == end_b:
         return "(only the newline at the end of the file changed)" if old != new else "(no change)"
-    width = max(4, len(str(max(len(a), len(b)))))
+    width = len(str(max(len(a), len(b))))
     out = numbered(a[max(0, start - context) : start], max(0, start - context) + 1, width, " ")
     matcher = difflib.SequenceMatcher(None, a[start:end_a], b[start:end_b], autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -63,12 +66,18 @@ def change_snippet(old: str, new: str, context: int = 3, max_lines: int = 60) ->
     out += numbered(b[end_b : end_b + context], end_b + 1, width, " ")
     if len(out) > max_lines:
         left = len(out) - max_lines
-        out = out[: max_lines // 2] + [f"[... {left} diff lines left out ...]"] + out[-max_lines // 2 :]
+        out = (
+            out[: max_lines // 2]
+            + [f"[... {left} diff lines left out ...]"]
+            + out[-max_lines // 2 :]
+        )
     return "\n".join(out)
 
 
 def split_lines(text: str) -> list[str]:
     """The lines of `text`; a final newline ends the last line rather than starting one."""
+    if not text:
+        return []
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()

@@ -111,7 +111,9 @@ def _is_type(expected: str, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if expected == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, {"string": str, "boolean": bool, "array": list, "object": dict}[expected])
+    return isinstance(
+        value, {"string": str, "boolean": bool, "array": list, "object": dict}[expected]
+    )
 
 
 def _kind(value: Any) -> str:

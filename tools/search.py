@@ -110,7 +110,7 @@ Examples:
 
         shown_lines = 0
         blocks, matches = [], []
-        for file, found in by_file.items():
+        for file, found in sorted(by_file.items()):
             if shown_lines >= max_results:
                 break
             keep = found[: min(per_file, max_results - shown_lines)]

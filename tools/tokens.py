@@ -38,7 +38,7 @@ def count_tokens(text: str) -> int:
 
 
 def tokenizer_name() -> str:
-    """"cl100k_base" when the exact tokenizer is in use, "estimate" for the fallback."""
+    """ "cl100k_base" when the exact tokenizer is in use, "estimate" for the fallback."""
     return "cl100k_base" if _get_encoding() is not None else "estimate"
 
 
@@ -83,7 +83,7 @@ def _get_encoding():
         if not _loaded:
             try:
                 _encoding = _load_encoding()
-            except Exception:  # noqa: BLE001 - any failure means "use the estimate"
+            except Exception:  # any failure means "use the estimate"
                 _encoding = None
             _loaded = True
     return _encoding

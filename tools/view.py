@@ -23,7 +23,8 @@ Show a file with line numbers, or a part of it with `start`/`end` (1-based, incl
 end=-1 means the end of the file). Long files are shown in pages: without a range you get
 the first lines and a note saying how many there are. For a directory, show a tree (files
 with sizes, `depth` levels deep; ignored files are left out). Binary files are not shown.
-Line numbers are not part of the file: leave them out when you copy text into an edit.
+The "12 | " prefixes are not part of the file: leave them out when you copy text into
+an edit.
 
 Examples:
   {"path": "src/app.py"}

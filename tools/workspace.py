@@ -17,11 +17,11 @@ from .base import ToolError
 
 # One round trip answers: where does the path really lead, what is there, how big is it.
 _LOCATE = (
-    'p={path}; r=$(realpath -m -- "$p" 2>/dev/null || readlink -f -- "$p"); '
+    'p={path}; r=$(realpath -m -- "$p" 2>/dev/null || readlink -f -- "$p"); s=; '
     'if [ -d "$r" ]; then k=dir; elif [ -f "$r" ]; then k=file; '
+    's=$(stat -c %s -- "$r" 2>/dev/null || wc -c < "$r"); '
     'elif [ -e "$r" ]; then k=other; else k=missing; fi; '
-    's=$(stat -c %s -- "$r" 2>/dev/null || wc -c < "$r" 2>/dev/null); '
-    "printf '%s\\n%s\\n%s' \"$k\" \"$s\" \"$r\""
+    'printf \'%s\\n%s\\n%s\' "$k" "$s" "$r"'
 )
 
 

@@ -25,7 +25,7 @@ from .languages import grammar, language_for, parser_for
 from .specs import CLASS_LIKE, SPECS, LanguageSpec
 
 # Bump whenever what `extract` produces changes: cached results of older versions are ignored.
-EXTRACTOR_VERSION = 1
+EXTRACTOR_VERSION = 2
 
 MAX_FILE_BYTES = 1_000_000
 MAX_SIGNATURE_LINES = 12
@@ -60,12 +60,13 @@ class SymbolSpan(NamedTuple):
     kind: str
     start_byte: int
     end_byte: int
-    start_line: int  # 1-based, inclusive
+    start_line: int  # 1-based, inclusive, decorators included
     end_line: int
+    line: int  # where the definition itself starts, below its decorators
 
 
 def module_name(path: str) -> str:
-    """The dotted module name a file path stands for: "a/b/c.py" -> "a.b.c", "a/__init__.py" -> "a"."""
+    """The dotted module name of a file path: "a/b/c.py" -> "a.b.c", "a/__init__.py" -> "a"."""
     stem, _ = posixpath.splitext(path.strip("/"))
     parts = [part for part in stem.split("/") if part not in ("", ".")]
     if len(parts) > 1 and parts[-1] == "__init__":
@@ -84,11 +85,17 @@ def extract(path: str, source: bytes) -> Extracted:
     try:
         tree = parser_for(language).parse(source)
         spec = SPECS[language]
-        found = _definitions(tree.root_node, source, language, spec)
+        # One query for definitions and references: a single pass over the tree.
+        captures = QueryCursor(_query(language, spec, with_references=True)).captures(
+            tree.root_node
+        )
+        found = _definitions(captures, source, language, spec)
         skip = {item.name_start for item in found}
-        references = _references(tree.root_node, source, language, spec, skip)
+        for region in captures.get("skip", ()):
+            skip.update(_leaf_starts(region))
+        references = _references(captures.get("ref", ()), source, spec, skip)
         return Extracted(language, None, [item.definition for item in found], references)
-    except Exception as exc:  # noqa: BLE001 - one bad file must not break the index
+    except Exception as exc:  # one bad file must not break the index
         return Extracted(language, f"could not parse: {type(exc).__name__}: {exc}", [], {})
 
 
@@ -101,15 +108,19 @@ def find_definitions(path: str, source: bytes, qualname: str) -> list[SymbolSpan
     if language is None:
         return []
     tree = parser_for(language).parse(source)
+    spec = SPECS[language]
+    captures = QueryCursor(_query(language, spec, with_references=False)).captures(tree.root_node)
     module = module_name(path)
     spans = []
-    for item in _definitions(tree.root_node, source, language, SPECS[language]):
+    for item in _definitions(captures, source, language, spec):
         local = item.definition.local_name
         full = f"{module}.{local}" if module else local
         if full == qualname or full.endswith("." + qualname):
             d = item.definition
             spans.append(
-                SymbolSpan(full, d.kind, item.start_byte, item.end_byte, d.start_line, d.end_line)
+                SymbolSpan(
+                    full, d.kind, item.start_byte, item.end_byte, d.start_line, d.end_line, d.line
+                )
             )
     return spans
 
@@ -125,14 +136,18 @@ def _unindexable(source: bytes) -> str | None:
     return None
 
 
-_queries: dict[tuple[str, str], Query] = {}
+_queries: dict[tuple[str, bool], Query] = {}
 _queries_lock = threading.Lock()
 
 
-def _query(language: str, which: str, text: str) -> Query:
-    key = (language, which)
+def _query(language: str, spec: LanguageSpec, with_references: bool) -> Query:
+    key = (language, with_references)
     query = _queries.get(key)
     if query is None:
+        text = spec.definitions
+        if with_references:
+            text += "[" + " ".join(f"({kind})" for kind in spec.reference_types) + "] @ref"
+            text += spec.not_references
         with _queries_lock:
             query = _queries.get(key)
             if query is None:
@@ -147,11 +162,14 @@ class _Found(NamedTuple):
     name_start: int  # byte offset of the name node, so references can skip it
 
 
-def _definitions(root: Node, source: bytes, language: str, spec: LanguageSpec) -> list[_Found]:
-    captures = QueryCursor(_query(language, "defs", spec.definitions)).captures(root)
+def _definitions(
+    captures: dict[str, list[Node]], source: bytes, language: str, spec: LanguageSpec
+) -> list[_Found]:
     nodes = []
     seen = set()
     for kind, found in captures.items():
+        if kind in ("ref", "skip"):
+            continue
         for node in found:
             if node.id not in seen:  # a node matched by two patterns counts once
                 seen.add(node.id)
@@ -164,7 +182,7 @@ def _definitions(root: Node, source: bytes, language: str, spec: LanguageSpec) -
     for start, _, kind, node in nodes:
         while stack and stack[-1][0] <= start:
             stack.pop()
-        name_node, name = _name(node, source, language)
+        name_node, name = _name(node, source)
         if not name:
             continue
         parent_kind = stack[-1][2] if stack else ""
@@ -175,7 +193,7 @@ def _definitions(root: Node, source: bytes, language: str, spec: LanguageSpec) -
             receiver = _go_receiver(node, source)
             prefix = [receiver] if receiver else []
         local_name = ".".join([*prefix, name])
-        outer = _outer(node, language)
+        outer = _outer(node)
         first = _with_leading_decorations(outer)
         definition = _describe(
             node, outer, first, source, spec, language, name, local_name, kind, len(stack)
@@ -190,13 +208,11 @@ def _text(source: bytes, node: Node) -> str:
     return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
-def _name(node: Node, source: bytes, language: str) -> tuple[Node | None, str]:
+def _name(node: Node, source: bytes) -> tuple[Node | None, str]:
     if node.type == "impl_item":
         target = node.child_by_field_name("type")
         while target is not None and target.type in ("generic_type", "scoped_type_identifier"):
-            inner = target.child_by_field_name(
-                "type" if target.type == "generic_type" else "name"
-            )
+            inner = target.child_by_field_name("type" if target.type == "generic_type" else "name")
             if inner is None:
                 break
             target = inner
@@ -223,7 +239,7 @@ _SINGLE_DECLARATION_PARENTS = ("lexical_declaration", "variable_declaration")
 _WRAPPERS = ("decorated_definition", "export_statement")
 
 
-def _outer(node: Node, language: str) -> Node:
+def _outer(node: Node) -> Node:
     """The node a definition's span covers: its declaration statement and wrappers."""
     current = node
     parent = current.parent
@@ -282,10 +298,8 @@ def _describe(
     if node.type == "type_spec" and head is node:
         lines[0] = "type " + lines[0]  # one of a "type (...)" group
     signature = _tidy_signature(lines, column)
-    if spec.docstring_in_body:
-        doc = _python_docstring(node, source)
-    else:
-        doc = _doc_comment(first, source)
+    in_body = spec.docstring_in_body
+    doc = _python_docstring(node, source) if in_body else _doc_comment(first, source)
     end_row, end_column = outer.end_point
     end_line = end_row + 1 if end_column > 0 or end_row == outer.start_point[0] else end_row
     return LocalDefinition(
@@ -373,8 +387,7 @@ def _python_docstring(node: Node, source: bytes) -> str:
     for quote in ('"""', "'''", '"', "'"):
         if text.startswith(quote):
             text = text[len(quote) :]
-            if text.endswith(quote):
-                text = text[: -len(quote)]
+            text = text.removesuffix(quote)
             break
     return _first_meaningful_line(text)
 
@@ -413,11 +426,21 @@ def _first_meaningful_line(text: str) -> str:
     return ""
 
 
+def _leaf_starts(node: Node) -> list[int]:
+    starts = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.child_count:
+            stack.extend(current.children)
+        else:
+            starts.append(current.start_byte)
+    return starts
+
+
 def _references(
-    root: Node, source: bytes, language: str, spec: LanguageSpec, skip: set[int]
+    nodes: list[Node], source: bytes, spec: LanguageSpec, skip: set[int]
 ) -> dict[str, tuple[int, ...]]:
-    pattern = "[" + " ".join(f"({kind})" for kind in spec.reference_types) + "] @ref"
-    nodes = QueryCursor(_query(language, "refs", pattern)).captures(root).get("ref", [])
     by_name: dict[bytes, list[int]] = {}
     for node in nodes:
         start = node.start_byte

@@ -3,7 +3,8 @@
 Each definition query captures whole definition nodes; the capture name is the kind
 ("class", "function", "method", "interface", "struct", "enum", "trait", "type", "module",
 "impl", "macro"). A function found inside a class-like definition is reported as a method
-whatever its capture says. References are all leaf nodes of `reference_types`.
+whatever its capture says. References are all leaf nodes of `reference_types` except
+definition names and what `not_references` captures.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ class LanguageSpec:
     definitions: str
     reference_types: tuple[str, ...]
     ignored_names: frozenset[str] = frozenset()
+    # Patterns capturing "@skip" regions whose names are not references to definitions
+    # (module paths in imports, package clauses).
+    not_references: str = ""
     # Python puts the docstring inside the body; the others document with a comment before.
     docstring_in_body: bool = False
 
@@ -101,16 +105,29 @@ _JS_REFS = ("identifier", "property_identifier", "shorthand_property_identifier"
 
 SPECS: dict[str, LanguageSpec] = {
     "python": LanguageSpec(
-        _PYTHON, ("identifier",), frozenset({"self", "cls"}), docstring_in_body=True
+        _PYTHON,
+        ("identifier",),
+        frozenset({"self", "cls"}),
+        not_references="""
+            (import_statement name: (dotted_name) @skip)
+            (aliased_import name: (dotted_name) @skip)
+            (import_from_statement module_name: (_) @skip)
+            (future_import_statement) @skip
+        """,
+        docstring_in_body=True,
     ),
     "javascript": LanguageSpec(_JAVASCRIPT, _JS_REFS),
     "typescript": LanguageSpec(_TYPESCRIPT, (*_JS_REFS, "type_identifier")),
     "tsx": LanguageSpec(_TYPESCRIPT, (*_JS_REFS, "type_identifier")),
     "go": LanguageSpec(
-        _GO, ("identifier", "field_identifier", "type_identifier", "package_identifier")
+        _GO,
+        ("identifier", "field_identifier", "type_identifier", "package_identifier"),
+        not_references="(package_clause) @skip",
     ),
     "rust": LanguageSpec(
         _RUST, ("identifier", "field_identifier", "type_identifier"), frozenset({"self"})
     ),
-    "java": LanguageSpec(_JAVA, ("identifier", "type_identifier")),
+    "java": LanguageSpec(
+        _JAVA, ("identifier", "type_identifier"), not_references="(package_declaration) @skip"
+    ),
 }

@@ -1,0 +1,5 @@
+"""textkit: small text helpers (the repository of patchsmith's offline demo)."""
+
+from .slug import slugify
+
+__all__ = ["slugify"]
