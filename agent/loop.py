@@ -120,8 +120,8 @@ class Agent:
         index = len(traj.steps) + 1
         self._check_limits(index)
         started = time.monotonic()
-        response = self._query(index)
-        step = Step(index, response.to_dict(), model_seconds=time.monotonic() - started)
+        response, model_seconds = self._query(index)
+        step = Step(index, response.to_dict(), model_seconds=model_seconds)
         traj.steps.append(step)
         self.conversation.add(response.as_message())
         try:
@@ -166,15 +166,20 @@ class Agent:
                 f"spent ${self.trajectory.cost:.4f})",
             )
 
-    def _query(self, index: int) -> ModelResponse:
+    def _query(self, index: int) -> tuple[ModelResponse, float]:
+        """The model's reply, and the seconds spent waiting for it (retries included)."""
         budget = self.context_tokens
         tools = self.toolset.schemas() if self.native else None
+        waited = 0.0
         for attempt in range(3):
             messages = self.conversation.fit(index, budget)
+            asked = time.monotonic()
             try:
                 response = self.model.query(messages, tools)
+                waited += time.monotonic() - asked
                 break
             except ContextWindowExceeded as exc:
+                waited += time.monotonic() - asked
                 if attempt == 2:
                     raise RunStopped("model_error", f"context window exceeded: {exc}") from None
                 # Compress harder and try again: elide everything old, shorten the rest.
@@ -183,7 +188,7 @@ class Agent:
             except ModelError as exc:
                 raise RunStopped("model_error", str(exc)) from None
         self._account(response)
-        return response
+        return response, waited
 
     def _account(self, response: ModelResponse) -> None:
         traj = self.trajectory
@@ -243,6 +248,8 @@ class Agent:
         )
 
     def _finish_step(self, step: Step, started: float) -> None:
+        # Measured before saving and showing, so it is the next save that records those;
+        # the benchmark of the loop's overhead times whole steps from outside.
         step.seconds = time.monotonic() - started
         self._save()
         if self.on_step is not None:

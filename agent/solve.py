@@ -47,6 +47,13 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
+def context_budget(settings: Settings, model: Model) -> int | None:
+    """Tokens the conversation may take: the setting, else the model's known window, with
+    room left for the reply."""
+    window = settings.max_context_tokens or getattr(model, "context_window", lambda: None)()
+    return int(window * 0.9) if window else None
+
+
 def head_commit(repo: Path, commit: str) -> str:
     done = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "--verify", f"{commit}^{{commit}}"],
@@ -104,7 +111,7 @@ def solve(
                 toolset,
                 limits=limits,
                 keep_observations=settings.keep_observations,
-                context_tokens=settings.max_context_tokens,
+                context_tokens=context_budget(settings, model),
                 on_step=on_step,
                 confirm=confirm,
                 save=lambda t: t.save(trajectory_path),

@@ -341,6 +341,9 @@ def test_a_second_index_on_the_same_files_parses_nothing(cache_dir):
     second, sandbox = build(files, cache_dir)
     assert (second.stats.parsed, second.stats.from_disk, sandbox.reads) == (0, 2, 0)
     assert [d.qualname for d in second.definitions("method")] == ["a.Outer.Inner.method"]
+    # Sources come from the cache too: showing a symbol costs no sandbox round trip.
+    assert "12 |             return helper(a) + b" in show(second, "method")
+    assert sandbox.reads == 0
 
 
 def test_update_reparses_only_what_changed_and_drops_deleted_files(cache_dir):
@@ -363,6 +366,12 @@ def test_update_reparses_only_what_changed_and_drops_deleted_files(cache_dir):
     assert (stats.parsed, stats.read) == (1, 1)
     assert [d.qualname for d in index.definitions("g3")] == ["m3.g3"]
     assert index.update().parsed == 0
+
+    written = b"def h4():\n    pass\n"  # an editor hands over what it wrote: no read
+    sandbox.files["m4.py"] = written
+    stats = index.update(["m4.py"], contents={"m4.py": written})
+    assert (stats.parsed, stats.read) == (1, 0)
+    assert [d.qualname for d in index.definitions("h4")] == ["m4.h4"]
 
 
 def test_outline_of_a_file_keeps_line_numbers_and_elides_bodies(cache_dir):
@@ -601,3 +610,20 @@ def test_show_gives_every_definition_sharing_one_qualified_name(cache_dir):
     assert "box.Box.size (method) box.py:2-4" in shown
     assert "box.Box.size (method) box.py:6-8" in shown
     assert "8 |         self._size = value" in shown
+
+
+def test_big_builds_read_in_batches_and_lose_no_file(cache_dir, monkeypatch):
+    from patchsmith.tools.index import index as index_module
+
+    monkeypatch.setattr(index_module, "_READ_BATCH", 3)
+    files = {f"m{i}.py": f"def f{i}():\n    pass\n" for i in range(10)}
+    files["gone.py"] = "def g():\n    pass\n"
+
+    class Vanishing(FakeSandbox):
+        def read_files(self, paths):  # a file deleted between listing and reading
+            return {p: d for p, d in super().read_files(paths).items() if p != "gone.py"}
+
+    index = CodeIndex(Vanishing(files), cache_dir=cache_dir)
+    assert index.stats.parsed == 10
+    assert sorted(d.name for d in index.entries()["m7.py"].definitions) == ["f7"]
+    assert index.definitions("g") == []

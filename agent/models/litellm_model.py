@@ -92,6 +92,14 @@ class LiteLLMModel:
             native_tools = self._supports_function_calling()
         self.uses_native_tools = native_tools
 
+    def context_window(self) -> int | None:
+        """Input tokens the model accepts, from litellm's model table; None when unknown."""
+        try:
+            info = self._litellm.get_model_info(model=self.name)
+        except Exception:  # unknown models (most local ones): the loop then uses no budget
+            return None
+        return info.get("max_input_tokens") or info.get("max_tokens")
+
     def _supports_function_calling(self) -> bool:
         try:
             return bool(self._litellm.supports_function_calling(model=self.name))

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -85,6 +87,16 @@ def outside_functions(definitions: list[Definition]) -> list[Definition]:
     return kept
 
 
+def one_line(signature: str) -> str:
+    """A multi-line signature on one line: "def f(\n    a,\n    b,\n):" -> "def f(a, b):"."""
+    text = " ".join(part.strip() for part in signature.splitlines())
+    return _CLOSING.sub(r"\1", _OPENING.sub(r"\1", text))
+
+
+_OPENING = re.compile(r"([(\[{])\s+")
+_CLOSING = re.compile(r",?\s+([)\]}])")
+
+
 def workspace_path(path: str) -> str:
     """`path` as the index keys it: relative to the workspace root, "" for the root itself."""
     normal = posixpath.normpath(path.strip() or ".").lstrip("/")
@@ -119,12 +131,15 @@ class CodeIndex:
         self.update()
 
     # -- building ------------------------------------------------------------------
-    def update(self, paths: Iterable[str] | None = None) -> IndexStats:
+    def update(
+        self, paths: Iterable[str] | None = None, contents: dict[str, bytes] | None = None
+    ) -> IndexStats:
         """Bring the index up to date with the workspace and say what that took.
 
         Without `paths`, asks the sandbox for every file's blob id. With `paths`, only those
         files are re-read (a missing one is dropped); use it when the caller knows what
-        changed. Either way only files with new content are parsed.
+        changed. `contents` may hand over the new bytes of some of them (an editor has them),
+        saving a read from the sandbox. Either way only files with new content are parsed.
         """
         started = time.perf_counter()
         stats = IndexStats()
@@ -135,8 +150,7 @@ class CodeIndex:
                 new_blobs = {p: b for p, b in hashes.items() if self._hashes.get(p) != b}
                 removed = [path for path in self._hashes if path not in hashes]
             else:
-                known, new_blobs, removed = self._read_paths(paths)
-                stats.read += len(known)
+                known, new_blobs, removed = self._read_paths(paths, contents or {}, stats)
             changed = [path for path in new_blobs if language_for(path)]
             stats.removed = sum(1 for path in removed if path in self._entries)
             fresh = self._extract_changed(changed, new_blobs, known, stats)
@@ -157,11 +171,15 @@ class CodeIndex:
         return stats
 
     def _read_paths(
-        self, paths: Iterable[str]
+        self, paths: Iterable[str], contents: dict[str, bytes], stats: IndexStats
     ) -> tuple[dict[str, bytes], dict[str, str], list[str]]:
         """Contents, changed blob ids and vanished paths among the source files in `paths`."""
         code_paths = [path for path in dict.fromkeys(paths) if language_for(path)]
-        found = self.sandbox.read_files(code_paths) if code_paths else {}
+        found = {path: contents[path] for path in code_paths if path in contents}
+        unread = [path for path in code_paths if path not in found]
+        if unread:
+            found.update(self.sandbox.read_files(unread))
+        stats.read += len(unread)
         new_blobs = {}
         for path, data in found.items():
             blob = git_blob_id(data)
@@ -178,27 +196,48 @@ class CodeIndex:
         stats.from_disk = sum(1 for key in keys.values() if key in cached)
         missing = [path for path in changed if keys[path] not in cached]
         new_records: dict[str, Extracted] = {}
-        for i in range(0, len(missing), _READ_BATCH):
-            batch = missing[i : i + _READ_BATCH]
-            unread = [path for path in batch if path not in known]
-            sources = {path: known[path] for path in batch if path in known}
-            if unread:
-                sources.update(self.sandbox.read_files(unread))
-            stats.read += len(unread)
-            for path in batch:
-                if path not in sources:
-                    continue  # vanished between listing and reading: the next update drops it
-                record = extract(path, sources[path])
+        new_sources: dict[str, bytes] = {}
+        for sources in self._read_in_batches(missing, known, stats):
+            for path, data in sources.items():
+                record = extract(path, data)
                 stats.parsed += 1
                 cached[keys[path]] = new_records[keys[path]] = record
-                self._remember_source(path, hashes[path], sources[path])
+                if record.error is None:
+                    new_sources[hashes[path]] = data
+                self._remember_source(path, hashes[path], data)
         if self.disk:
-            self.disk.put_many(new_records)
+            self.disk.put_many(new_records, new_sources)
         return {
             path: self._entry(path, hashes[path], cached[keys[path]])
             for path in changed
             if keys[path] in cached
         }
+
+    def _read_in_batches(
+        self, paths: list[str], known: dict[str, bytes], stats: IndexStats
+    ) -> Iterator[dict[str, bytes]]:
+        """Contents of `paths` batch by batch (vanished files left out). While one batch is
+        parsed the next is read, so waiting on the sandbox overlaps with parsing."""
+        batches = [paths[i : i + _READ_BATCH] for i in range(0, len(paths), _READ_BATCH)]
+
+        def read(batch: list[str]) -> dict[str, bytes]:
+            found = {path: known[path] for path in batch if path in known}
+            unread = [path for path in batch if path not in found]
+            if unread:
+                found.update(self.sandbox.read_files(unread))
+            stats.read += len(unread)
+            return found
+
+        if len(batches) < 2:
+            yield from map(read, batches)
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-read") as reader:
+            pending = reader.submit(read, batches[0])
+            for following in [*batches[1:], None]:
+                ready = pending.result()
+                if following is not None:
+                    pending = reader.submit(read, following)
+                yield ready
 
     @staticmethod
     def _entry(path: str, blob: str, record: Extracted) -> FileEntry:
@@ -311,7 +350,8 @@ class CodeIndex:
 
     # -- sources -------------------------------------------------------------------
     def sources(self, paths: Iterable[str]) -> dict[str, bytes]:
-        """Current contents of `paths` (missing files left out), from memory when unchanged."""
+        """Contents of `paths` as indexed (missing files left out): from memory or the disk
+        cache by blob id, else read from the sandbox."""
         with self._lock:
             wanted = list(dict.fromkeys(paths))
             found = {}
@@ -323,6 +363,12 @@ class CodeIndex:
                     found[path] = held[1]
                 else:
                     unread.append(path)
+            blobs = {self._hashes[path]: path for path in unread if path in self._hashes}
+            if blobs and self.disk:
+                for blob, data in self.disk.get_sources(blobs).items():
+                    found[blobs[blob]] = data
+                    self._remember_source(blobs[blob], blob, data)
+                unread = [path for path in unread if path not in found]
             if unread:
                 for path, data in self.sandbox.read_files(unread).items():
                     found[path] = data

@@ -6,7 +6,7 @@ left out, so the model never mistakes a truncated answer for a complete one.
 
 from __future__ import annotations
 
-from .index import CodeIndex, Definition, outside_functions, workspace_path
+from .index import CodeIndex, Definition, one_line, outside_functions, workspace_path
 
 MAX_LINE_CHARS = 160
 
@@ -80,22 +80,25 @@ def references(index: CodeIndex, name: str, max_lines: int = 50, max_files: int 
     if not found:
         return f"No uses of {bare!r} found in the indexed source files."
     total = sum(len(lines) for lines in found.values())
-    shown_files = list(found)[:max_files]
-    sources = index.sources(shown_files)
-    lines = [f"{bare!r} is used on {total} lines in {len(found)} files (matched by name):"]
-    shown = 0
-    files_shown = 0
-    for path in shown_files:
-        if shown >= max_lines:
+    # Which lines fit: whole files first come first, the last one possibly cut short.
+    picked: dict[str, tuple[int, ...]] = {}
+    room = max_lines
+    for path, numbers in found.items():
+        if room <= 0 or len(picked) >= max_files:
             break
+        picked[path] = numbers[:room]
+        room -= len(picked[path])
+    sources = index.sources(picked)
+    lines = [f"{bare!r} is used on {total} lines in {len(found)} files (matched by name):"]
+    for path, numbers in picked.items():
         text = sources.get(path, b"").decode("utf-8", "replace").splitlines()
-        width = len(str(found[path][-1]))
+        width = len(str(numbers[-1]))
         lines.append(path)
-        files_shown += 1
-        for number in found[path][: max_lines - shown]:
+        for number in numbers:
             code = text[number - 1].strip() if number <= len(text) else ""
             lines.append(f"  {number:>{width}} | {_clip(code)}")
-            shown += 1
+    shown = sum(len(numbers) for numbers in picked.values())
+    files_shown = len(picked)
     if shown < total:
         unlisted = len(found) - files_shown
         where = f", {unlisted} of the {len(found)} files not listed" if unlisted else ""
@@ -133,7 +136,7 @@ def _directory_lines(definitions: list[Definition]) -> list[str]:
 
 
 def _one_line(signature: str) -> str:
-    return _clip(" ".join(part.strip() for part in signature.splitlines()))
+    return _clip(one_line(signature))
 
 
 def _clip(text: str) -> str:

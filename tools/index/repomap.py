@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..tokens import count_tokens
-from .index import CodeIndex, Definition, outside_functions, workspace_path
+from .index import CodeIndex, Definition, one_line, outside_functions, workspace_path
 
 DAMPING = 0.85
 MAX_ITERATIONS = 30
@@ -175,7 +175,7 @@ def _render(
 
 
 def _one_line(signature: str) -> str:
-    text = " ".join(part.strip() for part in signature.splitlines())
+    text = one_line(signature)
     return text if len(text) <= MAX_SIGNATURE_CHARS else text[: MAX_SIGNATURE_CHARS - 3] + "..."
 
 
