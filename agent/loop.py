@@ -143,6 +143,8 @@ class Agent:
                 self.conversation.add(reply, step=index)
             else:
                 texts.append(action.observation)
+            if self._submitted:  # whatever the reply had after submit is moot
+                break
         if texts:
             self.conversation.add({"role": "user", "content": "\n\n".join(texts)}, step=index)
         self._finish_step(step, started)

@@ -59,7 +59,7 @@ def main() -> None:
                 (demo / "issue.md").read_text(),
                 repo,
                 settings,
-                on_step=lambda step: stamps.append(time.perf_counter()),
+                on_step=lambda step, stamps=stamps: stamps.append(time.perf_counter()),
             )
             assert result.trajectory.status == "submitted", result.trajectory.message
             steps = result.trajectory.steps

@@ -211,3 +211,27 @@ def test_trajectories_round_trip_through_json(tmp_path: Path, toolset):
     loaded = Trajectory.load(path)
     assert loaded.to_dict() == trajectory.to_dict()
     assert ModelResponse.from_dict(loaded.steps[0].response).tool_calls[0].name == "bash"
+
+
+def test_confirm_can_skip_edit_or_quit_an_action(toolset):
+    decisions = iter(
+        [
+            ("skip", {"command": "echo skipped"}),
+            ("run", {"command": "echo edited"}),
+            ("quit", {}),
+        ]
+    )
+    seen = []
+
+    def confirm(tool, arguments):
+        seen.append((tool, arguments))
+        return next(decisions)
+
+    script = [bash("echo one"), bash("echo two"), bash("echo three")]
+    trajectory = run(toolset, script, confirm=confirm)
+    assert [s.actions[0].observation.strip() for s in trajectory.steps[:2]] == [
+        "The user declined to run this action.",
+        "edited",
+    ]
+    assert trajectory.status == "interrupted"
+    assert seen[0] == ("bash", {"command": "echo one"})
