@@ -20,6 +20,11 @@ FILES = {
         "def discount(amount):\n    return total([amount]) * 0.9\n"
     ),
     "legacy/pricing.py": "def total(items):\n    return 0\n",
+    "shop/money.py": (
+        "class Money:\n"
+        "    @property\n    def cents(self):\n        return self._cents\n\n"
+        "    @cents.setter\n    def cents(self, value):\n        self._cents = value\n"
+    ),
     "tests/test_cart.py": (
         "from shop.cart import Cart\n\n\ndef test_price():\n    assert Cart().price() == 0\n"
     ),
@@ -72,6 +77,13 @@ def test_show_a_name_defined_in_several_modules_shows_each_with_its_module(tools
     assert "shop.pricing" not in narrowed.text
     exact = tools.call("show", {"symbol": "shop.pricing.total"})
     assert "legacy" not in exact.text
+
+
+def test_show_a_property_shows_getter_and_setter_once_each(tools):
+    seen = tools.call("show", {"symbol": "Money.cents"})
+    assert not seen.is_error, seen.text
+    assert seen.text.count("return self._cents") == 1
+    assert seen.text.count("self._cents = value") == 1
 
 
 def test_show_unknown_name_suggests_similar_ones(tools):

@@ -47,11 +47,7 @@ Examples:
         if path is not None:
             where = ctx.locate(path)
             prefix = "" if where.path == "." else where.path
-            found = [
-                d
-                for d in found
-                if not prefix or d.path == prefix or d.path.startswith(prefix + "/")
-            ]
+            found = [d for d in found if _inside(d.path, prefix)]
             if not found:
                 raise ToolError(f"no definition named {name!r} under {where.shown}")
         data: dict[str, Any] = {
@@ -71,8 +67,9 @@ Examples:
             return Observation.error(show(index, name), **data)
         total = sum(d.end_line - d.start_line + 1 for d in found)
         if len(found) == 1 or (len(found) <= 3 and total <= SHOW_ALL_LINES):
-            # Each by its qualified name, so that the view shows exactly that one.
-            parts = [show(index, d.qualname) for d in found]
+            # Each by its qualified name, so that the view shows exactly that one; a name
+            # shared by several definitions (a property's getter and setter) shows them all.
+            parts = [show(index, qualname) for qualname in dict.fromkeys(d.qualname for d in found)]
             if len(found) > 1:
                 parts.insert(0, f"{name!r} is defined in {len(found)} places:")
             return Observation("\n\n".join(parts), data)
