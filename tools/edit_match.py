@@ -50,7 +50,7 @@ def exact(text: str, old: str, new: str) -> list[Span]:
 def tolerant(text: str, old: str, new: str) -> Tolerant:
     """Matches line by line with whitespace normalised, accepting a uniform indentation
     shift (and re-indenting `new` by it); or, for a single-line `old`, any whitespace."""
-    old_lines = _trim_blank_edges(old.split("\n"))
+    old_lines = trim_blank_edges(old.split("\n"))
     if not old_lines:
         return Tolerant([], [])
     lines = text.split("\n")
@@ -59,7 +59,7 @@ def tolerant(text: str, old: str, new: str) -> Tolerant:
         offsets.append(offsets[-1] + len(line) + 1)
     wanted = [_squash(line) for line in old_lines]
     squashed = [_squash(line) for line in lines]
-    new_lines = _trim_blank_edges(new.split("\n"))
+    new_lines = trim_blank_edges(new.split("\n"))
     spans, uneven = [], []
     for top in range(len(lines) - len(old_lines) + 1):
         if squashed[top : top + len(old_lines)] != wanted:
@@ -87,7 +87,7 @@ def tolerant(text: str, old: str, new: str) -> Tolerant:
 
 def closest(text: str, old: str, count: int = 3) -> list[tuple[int, int, float]]:
     """The regions most like `old` as (first line, last line, similarity 0..1), best first."""
-    old_lines = _trim_blank_edges(old.split("\n")) or [old]
+    old_lines = trim_blank_edges(old.split("\n")) or [old]
     lines = split_lines(text)
     size = min(len(old_lines), len(lines))
     if not size:
@@ -135,7 +135,7 @@ def _squash(line: str) -> str:
     return " ".join(line.split())
 
 
-def _trim_blank_edges(lines: list[str]) -> list[str]:
+def trim_blank_edges(lines: list[str]) -> list[str]:
     start, end = 0, len(lines)
     while start < end and not lines[start].strip():
         start += 1

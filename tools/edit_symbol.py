@@ -6,6 +6,7 @@ import textwrap
 from typing import Any
 
 from .base import ToolError
+from .edit_match import trim_blank_edges
 from .render import split_lines
 from .workspace import TextFile
 
@@ -42,7 +43,7 @@ def replace_symbol(
         )
     span = spans[0]
     body_line = _signature_line(path, source, span, extract)
-    replacement = _trim_blank_edges(textwrap.dedent(new).split("\n"))
+    replacement = trim_blank_edges(textwrap.dedent(new).split("\n"))
     if not replacement:
         raise ToolError("new_str is empty; to delete a definition use str_replace")
     brings_decorators = replacement[0].lstrip().startswith(DECORATION_STARTS)
@@ -95,12 +96,3 @@ def _not_found(path: str, source: bytes, symbol: str, extract: Any) -> str:
 
 def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
-
-
-def _trim_blank_edges(lines: list[str]) -> list[str]:
-    start, end = 0, len(lines)
-    while start < end and not lines[start].strip():
-        start += 1
-    while end > start and not lines[end - 1].strip():
-        end -= 1
-    return lines[start:end]
