@@ -3,7 +3,8 @@
 Fetches the Django sdist with pip, unpacks it into a temporary git repository, opens a
 sandbox on it and prints: files and definitions indexed, cold build time (empty cache),
 warm build time (a second index on the same cache), incremental update time after touching
-one file, and median look-up latencies of `show` and `references` over a sample of names.
+one file, and median look-up latencies of `search`, `show` and `references` over a sample
+of names.
 It prints figures only; nothing here asserts on timings.
 
     python bench/index_bench.py [--sandbox local|docker] [--repo DIR] [--samples N]
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from patchsmith.sandbox import SandboxConfig, open_sandbox
 from patchsmith.tools.index import CodeIndex, references_text, repo_map, show
+from patchsmith.tools.registry import Toolset
 from patchsmith.tools.tokens import tokenizer_name
 
 TARGETS = {"cold": 10.0, "warm": 1.0, "incremental": 0.1, "lookup": 0.1}  # seconds
@@ -127,6 +129,14 @@ def run(repo: Path, workdir: Path, backend: str, samples: int) -> None:
         median, worst = median_latency(lambda n: references_text(fresh, n), picked)
         report(f"references, median of {len(picked)} names", median, "lookup")
         report("references, slowest", worst)
+        with Toolset(sandbox) as toolset:
+            searched = picked[:50]
+            median, worst = median_latency(
+                lambda n: toolset.call("search", {"pattern": rf"def {n}\b"}), searched
+            )
+            backend_used = toolset.context.search_backend()
+            report(f"search ({backend_used}), median of {len(searched)}", median, "lookup")
+            report("search, slowest", worst)
         _, map_s = timed(lambda: repo_map(warm, 2048))
         report("repo_map 2048 tokens (first, builds graph)", map_s)
         _, map_s = timed(lambda: repo_map(warm, 2048, focus_files=[target]))

@@ -105,3 +105,45 @@ def test_missing_image_names_the_command_that_builds_it(repo: Path):
 
     with pytest.raises(SandboxError, match="agent sandbox build"):
         open_sandbox(repo, config=SandboxConfig(image="patchsmith-no-such-image:1"))
+
+
+@pytest.mark.parametrize("backend", ["local", "docker"])
+def test_tool_prints_the_observation_and_writes_back_only_when_asked(repo: Path, backend):
+    require_backend(backend)
+    options = ["--repo", str(repo), "--sandbox", backend, "--image", IMAGE]
+    found = agent("tool", "search", "pattern=return a", *options)
+    assert found.returncode == 0, found.stderr
+    assert "calc.py" in found.stdout and "2: " in found.stdout
+
+    edit = ["edit", "command=str_replace", "path=calc.py", "old_str=a - b", "new_str=a + b"]
+    dry = agent("tool", *edit, *options, "--json")
+    assert json.loads(dry.stdout)["is_error"] is False
+    assert "a - b" in (repo / "calc.py").read_text()  # not written back
+
+    written = agent("tool", *edit, *options, "--write-back")
+    assert written.returncode == 0, written.stderr
+    assert "a + b" in (repo / "calc.py").read_text()
+
+
+def test_tool_with_an_unknown_tool_or_bad_argument_exits_2():
+    assert agent("tool", "nosuch").returncode == 2
+    assert agent("tool", "search", "no-equals-sign", "--sandbox", "local").returncode == 2
+
+
+def test_tool_list_documents_every_tool():
+    listed = agent("tool", "--list").stdout
+    for name in (
+        "search",
+        "find_files",
+        "symbols",
+        "show",
+        "references",
+        "repo_map",
+        "view",
+        "edit",
+        "run_tests",
+        "bash",
+        "python",
+        "submit",
+    ):
+        assert f"### {name}" in listed
