@@ -34,7 +34,7 @@ class SandboxConfig:
     pids: int = 1024
     command_timeout: float = 120.0
     output_limit: int = 100_000  # bytes of a command's output kept; the rest is elided
-    start_timeout: float = 60.0
+    start_timeout: float = 60.0  # for the sandbox's shell to answer; slow engines need more
     env: dict[str, str] = field(default_factory=dict)
     # Commands that install the repository's dependencies (see environment.py):
     # () none, None derive a default from the repository's manifests.

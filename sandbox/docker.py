@@ -291,11 +291,13 @@ class DockerSandbox(Sandbox):
                 self.client, self.container.id, WORKSPACE, cfg.env, controller=self.controller
             ),
             WORKSPACE,
+            cfg.start_timeout,
         )
 
     def run(self, command: str, **options) -> CommandResult:
         # A fork bomb left in the background would starve this command: clear it first.
-        relieved = not self._closed and self.controller.guard(self._shell.pid)
+        ready = self.controller is not None and self._shell is not None and not self._closed
+        relieved = ready and self.controller.guard(self._shell.pid)
         result = super().run(command, **options)
         if relieved:
             result.note = " ".join(filter(None, [PROCESS_LIMIT_NOTE, result.note]))

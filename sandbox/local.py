@@ -97,7 +97,9 @@ class LocalSandbox(Sandbox):
         os.makedirs(self.root)
         with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as archive:
             _extract(archive, self.root)
-        return ShellSession(lambda: _PipeChannel(self.root, self.config.env), self.root)
+        return ShellSession(
+            lambda: _PipeChannel(self.root, self.config.env), self.root, self.config.start_timeout
+        )
 
     def _destroy(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)

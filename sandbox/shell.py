@@ -90,9 +90,10 @@ class _CappedBuffer:
 
 
 class ShellSession:
-    def __init__(self, spawn: Callable[[], Channel], root: str):
+    def __init__(self, spawn: Callable[[], Channel], root: str, start_timeout: float = 60.0):
         self._spawn = spawn
         self.root = root
+        self.start_timeout = start_timeout
         nonce = secrets.token_hex(8)
         # Printed as two separate arguments so that `set -x` tracing the printf never
         # shows the joined marker.
@@ -151,7 +152,9 @@ class ShellSession:
             "export PAGER=cat GIT_PAGER=cat TERM=dumb PYTHONDONTWRITEBYTECODE=1; "
             f"printf 'pid=%s;' $$\n{self._sentinel_command()}\n".encode()
         )
-        result = self._collect(time.monotonic(), timeout=30, output_limit=4096, restart=False)
+        result = self._collect(
+            time.monotonic(), timeout=self.start_timeout, output_limit=4096, restart=False
+        )
         match = re.search(r"pid=(\d+);", result.output)
         if result.exit_code is None or not match:
             raise RuntimeError(f"the sandbox shell did not start: {result.output[-300:]!r}")

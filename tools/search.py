@@ -158,7 +158,8 @@ class _Query:
         target = [] if self.path == "." else [shlex.quote(self.path)]
         limit = [f"-m {per_file}"] if per_file else []
         if backend == "rg":
-            args = ["rg", "--no-config", "--hidden", "--color=never", "--sort=path", "-g '!.git'"]
+            # No --sort: it makes rg single-threaded; the results are sorted here instead.
+            args = ["rg", "--no-config", "--hidden", "--color=never", "-g '!.git'"]
             args += ["-F"] if self.literal else []
             args += ["-i"] if self.fold else []
             args += [f"-g {shlex.quote(self.glob)}"] if self.glob else []
