@@ -241,6 +241,7 @@ class DockerSandbox(Sandbox):
 
     def _start(self, tar_bytes: bytes) -> ShellSession:
         import docker.errors
+        import docker.types
 
         cfg = self.config
         try:
@@ -268,6 +269,9 @@ class DockerSandbox(Sandbox):
             name=f"patchsmith-{uuid.uuid4().hex[:12]}",
             labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
             working_dir=WORKSPACE,
+            # The workspace is an anonymous volume, not the image's layered filesystem:
+            # searching and git are several times faster there, and it goes with the container.
+            mounts=[docker.types.Mount(target=WORKSPACE, source=None, type="volume")],
             environment=cfg.env,
             network_mode="bridge" if cfg.network else "none",
             mem_limit=cfg.memory,
@@ -308,7 +312,7 @@ class DockerSandbox(Sandbox):
             self.controller.close()
         if self.container is not None:
             try:
-                self.container.remove(force=True)
+                remove_sandbox(self.client, self.container.id)
             except Exception:
                 pass  # already gone; `agent sandbox prune` catches anything else
 
@@ -412,7 +416,8 @@ def find_sandboxes(client) -> list[Leftover]:
 
 
 def remove_sandbox(client, container_id: str) -> None:
-    client.containers.get(container_id).remove(force=True)
+    """Remove the container and its workspace volume."""
+    client.containers.get(container_id).remove(force=True, v=True)
 
 
 def _pid_alive(pid: int) -> bool:
