@@ -115,6 +115,23 @@ def test_files_can_be_written_read_and_listed(sandbox):
         sandbox.read_file("missing.txt")
 
 
+def test_a_large_binary_file_round_trips(sandbox):
+    data = bytes(range(256)) * 20_000 + b"\n__ps_end__:0:\n"  # 5 MB, and a fake sentinel
+    sandbox.write_file("big.bin", data)
+    assert sandbox.read_file("big.bin") == data
+    assert sandbox.run("wc -c < big.bin").output.strip() == str(len(data))
+
+
+def test_a_failed_write_raises_and_runs_nothing_it_carried(sandbox):
+    sandbox.write_file("plain.txt", "x\n")
+    with pytest.raises((SandboxError, OSError)):
+        sandbox.write_file("plain.txt/inside.txt", "touch pwned\necho pwned > pwned2\n")
+    assert sandbox.run("ls pwned pwned2 2>&1; echo next").output.strip().endswith("next")
+    assert not {"pwned", "pwned2"} & set(sandbox.list_files())
+    with pytest.raises(IsADirectoryError):
+        sandbox.read_file(".git")
+
+
 def test_writing_keeps_an_existing_files_mode(sandbox):
     sandbox.run("printf '#!/bin/sh\\necho a\\n' > run.sh && chmod +x run.sh")
     sandbox.write_file("run.sh", "#!/bin/sh\necho b\n")
