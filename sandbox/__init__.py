@@ -19,7 +19,7 @@ __all__ = [
 
 
 def open_sandbox(
-    repo: str | Path,
+    repo: str | Path | None,
     commit: str = "HEAD",
     config: SandboxConfig | None = None,
     progress: Callable[[str], None] | None = None,
@@ -29,9 +29,20 @@ def open_sandbox(
 
     With `config.setup`, the repository's dependencies are installed first (once per
     environment, see environment.py); `progress` receives setup's output lines and
-    `sandbox.environment` tells how it went."""
+    `sandbox.environment` tells how it went.
+
+    With `repo` None, the image's own repository at `config.workspace` is the workspace
+    (Docker only; e.g. SWE-bench's images, whose repository is at /testbed)."""
     config = config or SandboxConfig()
-    tar_bytes = export_tree(repo, commit)
+    if repo is None:
+        if config.backend != "docker" or config.setup:
+            raise SandboxError(
+                "a sandbox on an image's own repository needs the docker backend and no setup "
+                "(put setup into the image)"
+            )
+        tar_bytes = None
+    else:
+        tar_bytes = export_tree(repo, commit)
     if config.backend == "docker":
         from .docker import DockerSandbox
 

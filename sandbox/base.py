@@ -36,6 +36,9 @@ class SandboxConfig:
     output_limit: int = 100_000  # bytes of a command's output kept; the rest is elided
     start_timeout: float = 60.0  # for the sandbox's shell to answer; slow engines need more
     env: dict[str, str] = field(default_factory=dict)
+    # Where the repository lives in the sandbox. With no repository given to open_sandbox,
+    # the image's own copy there is the workspace (e.g. /testbed in SWE-bench's images).
+    workspace: str = "/workspace"
     # Commands that install the repository's dependencies (see environment.py):
     # () none, None derive a default from the repository's manifests.
     setup: tuple[str, ...] | None = ()
@@ -67,8 +70,9 @@ class Sandbox(ABC):
 
     # -- backend hooks -------------------------------------------------------------
     @abstractmethod
-    def _start(self, tar_bytes: bytes) -> ShellSession:
-        """Create the workspace from a tar of the repository and start the shell."""
+    def _start(self, tar_bytes: bytes | None) -> ShellSession:
+        """Create the workspace from a tar of the repository (None: the image already holds
+        it, at `config.workspace`) and start the shell."""
 
     @abstractmethod
     def _destroy(self) -> None:
@@ -81,7 +85,9 @@ class Sandbox(ABC):
     def write_file(self, path: str, data: bytes | str) -> None: ...
 
     # -- lifecycle -----------------------------------------------------------------
-    def start(self, tar_bytes: bytes, progress: Callable[[str], None] | None = None) -> Sandbox:
+    def start(
+        self, tar_bytes: bytes | None, progress: Callable[[str], None] | None = None
+    ) -> Sandbox:
         """`progress` receives the lines of setup, when the repository has any."""
         self._progress = progress
         try:
@@ -92,7 +98,7 @@ class Sandbox(ABC):
                 from .environment import run_setup_on_host
 
                 self.environment = run_setup_on_host(self, tar_bytes, progress)
-            self._init_git()
+            self._init_git(fresh=tar_bytes is not None)
         except BaseException:
             self.close()
             raise
@@ -206,11 +212,21 @@ class Sandbox(ABC):
             raise SandboxError(f"git failed in the sandbox: {result.output.strip()[-500:]}")
         return result.output
 
-    def _init_git(self) -> None:
+    def _init_git(self, fresh: bool) -> None:
+        """Record the base the diff is taken against. A fresh copy becomes a repository with
+        one commit; an image's own repository keeps its history, and its base is a commit
+        (made off to the side, HEAD untouched) of everything there at the start."""
         ident = "-c user.name=patchsmith -c user.email=patchsmith@localhost"
+        if fresh:
+            self._git(
+                "git init -q && git add -A && "
+                f"git {ident} commit -q --no-verify --allow-empty -m 'patchsmith base' && "
+                f"git update-ref {BASE_REF} HEAD && "
+                f"git read-tree --index-output={shlex.quote(BOOKKEEPING_INDEX)} HEAD"
+            )
+            return
         self._git(
-            "git init -q && git add -A && "
-            f"git {ident} commit -q --no-verify --allow-empty -m 'patchsmith base' && "
-            f"git update-ref {BASE_REF} HEAD && "
-            f"git read-tree --index-output={shlex.quote(BOOKKEEPING_INDEX)} HEAD"
+            f"{self._stage_all()} && tree=$(git write-tree) && "
+            f"base=$(git {ident} commit-tree $tree -p HEAD -m 'patchsmith base') && "
+            f"git update-ref {BASE_REF} $base"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import posixpath
 import select
 import shlex
 import socket
@@ -232,15 +233,15 @@ class _Controller:
 
 class DockerSandbox(Sandbox):
     isolated = True
-    root = WORKSPACE
 
     def __init__(self, config: SandboxConfig):
         super().__init__(config)
         self.client = docker_client()
+        self.root = posixpath.normpath(config.workspace)
         self.container = None
         self.controller: _Controller | None = None
 
-    def _start(self, tar_bytes: bytes) -> ShellSession:
+    def _start(self, tar_bytes: bytes | None) -> ShellSession:
         import docker.errors
         import docker.types
 
@@ -250,7 +251,7 @@ class DockerSandbox(Sandbox):
         except docker.errors.ImageNotFound:
             raise SandboxError(missing_image_message(cfg.image)) from None
         image = cfg.image
-        if cfg.setup is None or cfg.setup:
+        if tar_bytes is not None and (cfg.setup is None or cfg.setup):
             # environment.py builds on this module, hence the import here.
             from .environment import prepare_environment
 
@@ -269,10 +270,11 @@ class DockerSandbox(Sandbox):
             command=["sleep", "infinity"],
             name=f"patchsmith-{uuid.uuid4().hex[:12]}",
             labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
-            working_dir=WORKSPACE,
+            working_dir=self.root,
             # The workspace is an anonymous volume, not the image's layered filesystem:
             # searching and git are several times faster there, and it goes with the container.
-            mounts=[docker.types.Mount(target=WORKSPACE, source=None, type="volume")],
+            # (Docker fills a new volume with what the image has at that path.)
+            mounts=[docker.types.Mount(target=self.root, source=None, type="volume")],
             environment=cfg.env,
             network_mode="bridge" if cfg.network else "none",
             mem_limit=cfg.memory,
@@ -288,14 +290,14 @@ class DockerSandbox(Sandbox):
             from .environment import remove_setup_tree
 
             remove_setup_tree(self.client, self.container.id)
-        if not self.container.put_archive(WORKSPACE, tar_bytes):
+        if tar_bytes is not None and not self.container.put_archive(self.root, tar_bytes):
             raise SandboxError("could not copy the repository into the container")
         self.controller = _Controller(self.client, self.container.id)
         return ShellSession(
             lambda: _ExecChannel(
-                self.client, self.container.id, WORKSPACE, cfg.env, controller=self.controller
+                self.client, self.container.id, self.root, cfg.env, controller=self.controller
             ),
-            WORKSPACE,
+            self.root,
             cfg.start_timeout,
         )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from patchsmith.sandbox import SandboxError, open_sandbox
+from patchsmith.sandbox import SandboxConfig, SandboxError, open_sandbox
 
 
 def test_cd_and_export_persist_between_commands(sandbox):
@@ -273,3 +273,39 @@ def test_writes_outside_the_workspace_do_not_reach_the_host(isolated):
 
 def test_sandbox_label_lets_leftovers_be_found(isolated):
     assert isolated.container.labels.get("patchsmith.sandbox") == "1"
+
+
+def test_a_sandbox_can_work_in_an_images_own_repository(tmp_path: Path):
+    """Like SWE-bench's images: the repository is already in the image, at /testbed."""
+    from conftest import IMAGE, require_backend
+
+    require_backend("docker")
+    import docker
+
+    client = docker.from_env()
+    builder = client.containers.run(IMAGE, ["sleep", "infinity"], detach=True)
+    tag = f"patchsmith-test-testbed:{uuid.uuid4().hex[:8]}"
+    try:
+        script = (
+            "mkdir /testbed && cd /testbed && git init -q && echo 'x = 1' > mod.py && "
+            "git add -A && git -c user.name=t -c user.email=t@t commit -qm one && "
+            "echo 'x = 2' > mod.py && git -c user.name=t -c user.email=t@t commit -qam two && "
+            "echo leftover > untracked.txt"
+        )
+        assert builder.exec_run(["bash", "-c", script]).exit_code == 0
+        builder.commit(repository=tag.split(":")[0], tag=tag.split(":")[1])
+    finally:
+        builder.remove(force=True)
+    try:
+        config = SandboxConfig(image=tag, workspace="/testbed")
+        with open_sandbox(None, config=config) as sb:
+            assert sb.root == "/testbed"
+            assert sb.run("git log --oneline | wc -l").output.strip() == "2"  # history kept
+            assert sb.diff() == ""  # what the image had is the base, untracked files too
+            sb.run("echo 'x = 3' > mod.py")
+            assert sb.changed_files() == ["mod.py"]
+            assert "+x = 3" in sb.diff()
+        with pytest.raises(SandboxError, match="docker"):
+            open_sandbox(None, config=SandboxConfig(backend="local"))
+    finally:
+        client.images.remove(tag, force=True)
