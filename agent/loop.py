@@ -17,6 +17,7 @@ from typing import Any
 from patchsmith.sandbox import SandboxError
 from patchsmith.tools.registry import Toolset
 
+from .budget import Budget
 from .history import Conversation
 from .models import ContextWindowExceeded, Model, ModelError, ModelResponse
 from .text_protocol import FormatError, parse_actions, protocol_instructions
@@ -73,10 +74,12 @@ class Agent:
         on_step: Callable[[Step], None] | None = None,
         confirm: Confirm | None = None,
         save: Callable[[Trajectory], None] | None = None,
+        budget: Budget | None = None,
     ):
         self.model, self.toolset, self.limits = model, toolset, limits
         self.context_tokens = context_tokens
         self.on_step, self.confirm, self.save = on_step, confirm, save
+        self.budget = budget  # shared with other runs, e.g. a benchmark's total cost cap
         self.conversation = Conversation(keep=keep_observations)
         self.native = model.uses_native_tools
         self._format_errors = 0
@@ -170,11 +173,27 @@ class Agent:
 
     def _query(self, index: int) -> tuple[ModelResponse, float]:
         """The model's reply, and the seconds spent waiting for it (retries included)."""
-        budget = self.context_tokens
         tools = self.toolset.schemas() if self.native else None
+        reserved = 0.0
+        if self.budget is not None:
+            reserved = self.budget.reserve(max(self._call_costs, default=0.0))
+            if reserved is None:
+                raise RunStopped("cost_limit", "the shared budget of this batch of runs is spent")
+        response = None
+        try:
+            response, waited = self._ask(index, tools)
+        finally:
+            if self.budget is not None:
+                # A call that failed was not billed (see the model layer's retries).
+                self.budget.settle(reserved, response.cost if response else 0.0)
+        self._account(response)
+        return response, waited
+
+    def _ask(self, index: int, tools: list[dict] | None) -> tuple[ModelResponse, float]:
+        token_budget = self.context_tokens
         waited = 0.0
         for attempt in range(3):
-            messages = self.conversation.fit(index, budget)
+            messages = self.conversation.fit(index, token_budget)
             asked = time.monotonic()
             try:
                 response = self.model.query(messages, tools)
@@ -185,11 +204,10 @@ class Agent:
                 if attempt == 2:
                     raise RunStopped("model_error", f"context window exceeded: {exc}") from None
                 # Compress harder and try again: elide everything old, shorten the rest.
-                budget = int((budget or 100_000) * 0.7)
+                token_budget = int((token_budget or 100_000) * 0.7)
                 self.conversation.keep = min(self.conversation.keep, 1)
             except ModelError as exc:
                 raise RunStopped("model_error", str(exc)) from None
-        self._account(response)
         return response, waited
 
     def _account(self, response: ModelResponse) -> None:

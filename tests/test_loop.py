@@ -235,3 +235,17 @@ def test_confirm_can_skip_edit_or_quit_an_action(toolset):
     ]
     assert trajectory.status == "interrupted"
     assert seen[0] == ("bash", {"command": "echo one"})
+
+
+def test_a_shared_budget_stops_runs_before_they_pass_the_total(toolset):
+    from patchsmith.agent.budget import Budget
+
+    budget = Budget(total=5.0)
+    script = [bash(f"echo {i}", cost=1.0) for i in range(10)]
+    first = run(toolset, ScriptedModel(script, native_tools=True), budget=budget)
+    second = run(toolset, ScriptedModel(script, native_tools=True), budget=budget)
+    # The first run stops at its own cap (3.0), the second where the shared total (5.0) ends.
+    assert (first.status, len(first.steps)) == ("cost_limit", 3)
+    assert (second.status, len(second.steps)) == ("cost_limit", 2)
+    assert "shared budget" in second.message
+    assert budget.spent == pytest.approx(5.0)
