@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .budget import Budget
 from .config import Settings
 from .loop import Agent, Confirm, Limits
 from .models import Model, make_model
@@ -72,16 +73,20 @@ def solve(
     on_step: Callable[[Step], None] | None = None,
     confirm: Confirm | None = None,
     progress: Callable[[str], None] | None = None,
+    budget: Budget | None = None,
+    output_dir: Path | None = None,
 ) -> RunOutput:
     """Run the agent on `issue` in a sandbox of `repo` at `commit`. The trajectory is saved
-    after every step, so an interrupted or crashed run still leaves its record."""
+    after every step, so an interrupted or crashed run still leaves its record. `budget` is
+    shared with concurrent runs (a benchmark's total cost cap); `output_dir` names the run's
+    directory instead of a fresh one under settings.output_dir."""
     from patchsmith.sandbox import SandboxError, open_sandbox
     from patchsmith.tools.registry import Toolset
 
     model = model or make_model(
         settings.model, api_base=settings.api_base, temperature=settings.temperature
     )
-    directory = run_directory(settings.output_dir, issue)
+    directory = output_dir or run_directory(settings.output_dir, issue)
     trajectory_path, patch_path = directory / "trajectory.json", directory / "patch.diff"
     trajectory = Trajectory(
         issue=issue,
@@ -115,6 +120,7 @@ def solve(
                 on_step=on_step,
                 confirm=confirm,
                 save=lambda t: t.save(trajectory_path),
+                budget=budget,
             )
             agent.run(issue, trajectory)
     except SandboxError as exc:
