@@ -11,17 +11,14 @@ import base64
 import io
 import os
 import posixpath
-import select
 import shlex
 import socket
-import struct
 import tarfile
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 
 from .base import Sandbox, SandboxConfig, SandboxError
+from .docker_exec import Controller, ExecChannel
 from .shell import CommandResult, ShellSession
 
 LABEL = "patchsmith.sandbox"
@@ -32,62 +29,6 @@ PROCESS_LIMIT_NOTE = (
     "[the sandbox reached its process limit (a fork bomb?): every process started from the "
     "shell was killed]"
 )
-
-# The controller: a bash started with the container that kills, on request, what a shell
-# started: its descendants (on a timeout or an interrupt), and also the orphans re-parented
-# to the container's init when the process limit is nearly reached (the children of a fork
-# bomb), sparing init, the keeper process and the shell itself unless asked. Detached
-# helpers such as the python tool's interpreter are orphans too: they survive timeouts.
-# It is already running and uses only builtins, because under a fork bomb the pid limit
-# leaves no room for a new process. It repeats until nothing is left, stopping
-# processes before killing them so that none can fork in between.
-# It also guards the process limit: a fork bomb sent to the background would otherwise
-# starve every later command. Protocol: "ID kill SHELL_PID INCLUDE_SHELL(0/1)" or
-# "ID guard SHELL_PID" in; "done ID" out ("done ID killed" if the guard acted).
-_CONTROLLER = r"""
-kill_tree() {
-  local shell=$1 include=$2 orphans=$3 round p a line rest argv0
-  local -A parent
-  local -a victims
-  for ((round = 0; round < 50; round++)); do
-    parent=()
-    for d in /proc/[0-9]*; do
-      read -r line < "$d/stat" 2>/dev/null || continue
-      rest=${line##*) }; rest=${rest#* }; parent[${d#/proc/}]=${rest%% *}
-    done
-    victims=()
-    for p in "${!parent[@]}"; do
-      [[ $p == 1 || $p == "$BASHPID" ]] && continue
-      if [[ $p == "$shell" ]]; then [[ $include == 1 ]] && victims+=("$p"); continue; fi
-      if [[ ${parent[$p]} == 1 ]]; then
-        [[ $orphans == 1 ]] || continue
-        argv0=; read -r -d '' argv0 < "/proc/$p/cmdline" 2>/dev/null
-        [[ $argv0 != sleep ]] && victims+=("$p"); continue
-      fi
-      a=${parent[$p]}
-      while [[ -n $a && $a != 0 && $a != 1 && $a != "$shell" ]]; do a=${parent[$a]}; done
-      [[ $a == "$shell" ]] && victims+=("$p")
-    done
-    (( ${#victims[@]} )) || break
-    kill -STOP "${victims[@]}" 2>/dev/null; kill -KILL "${victims[@]}" 2>/dev/null
-  done
-}
-pids_pressure() {  # true when the container is at 90% of its process limit (cgroup v1 or v2)
-  local f cur= max=
-  for f in /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids/pids.current; do
-    [[ -r $f ]] && { read -r cur < "$f"; read -r max < "${f%current}max"; break; }
-  done
-  [[ $cur =~ ^[0-9]+$ && $max =~ ^[0-9]+$ ]] && (( cur * 10 >= max * 9 ))
-}
-while read -r id request shell include; do
-  case $request in
-    kill) kill_tree "$shell" "$include" 0; echo "done $id" ;;
-    guard)
-      if pids_pressure; then kill_tree "$shell" 0 1; echo "done $id killed"
-      else echo "done $id"; fi ;;
-  esac
-done
-"""
 
 
 def docker_client():
@@ -113,124 +54,6 @@ def missing_image_message(image: str) -> str:
     )
 
 
-class _ExecChannel:
-    """A bash started with `docker exec`, stdin attached; stdout arrives as multiplexed frames."""
-
-    def __init__(
-        self,
-        client,
-        container_id: str,
-        root: str,
-        env: dict[str, str],
-        controller: _Controller | None = None,
-        command: tuple[str, ...] = ("bash", "--noprofile", "--norc"),
-    ):
-        self.client, self.container_id = client, container_id
-        self.controller = controller
-        exec_id = client.api.exec_create(
-            container_id,
-            list(command),
-            stdin=True,
-            stdout=True,
-            stderr=True,
-            tty=False,
-            workdir=root,
-            environment=env or None,
-        )["Id"]
-        sock = client.api.exec_start(exec_id, socket=True)
-        self.sock: socket.socket = getattr(sock, "_sock", sock)
-        self.sock.setblocking(True)
-        self.frames = bytearray()  # raw bytes not yet split into frames
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def recv(self, timeout: float) -> bytes | None:
-        deadline = time.monotonic() + timeout
-        while True:
-            payload = self._pop_frames()
-            if payload:
-                return payload
-            ready, _, _ = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                return None
-            data = self.sock.recv(1 << 16)
-            if not data:
-                return b""
-            self.frames += data
-
-    def _pop_frames(self) -> bytes:
-        out = bytearray()
-        while len(self.frames) >= 8:
-            (size,) = struct.unpack(">I", self.frames[4:8])
-            if len(self.frames) < 8 + size:
-                break
-            out += self.frames[8 : 8 + size]
-            del self.frames[: 8 + size]
-        return bytes(out)
-
-    def kill_tree(self, shell_pid: int, include_shell: bool = False) -> None:
-        self.controller.kill_tree(shell_pid, include_shell)
-
-    def close(self) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-
-
-class _Controller:
-    """The container's kill helper (see _CONTROLLER), one per sandbox."""
-
-    def __init__(self, client, container_id: str):
-        self.channel = _ExecChannel(
-            client,
-            container_id,
-            "/",
-            {},
-            command=("bash", "--noprofile", "--norc", "-c", _CONTROLLER),
-        )
-        self.lock = threading.Lock()
-        self.requests = 0
-        self.pending = bytearray()
-
-    def kill_tree(self, shell_pid: int, include_shell: bool) -> None:
-        self._request(f"kill {shell_pid} {1 if include_shell else 0}")
-
-    def guard(self, shell_pid: int) -> bool:
-        """Kill what the shell started if the process limit is nearly reached; True if so."""
-        return "killed" in self._request(f"guard {shell_pid}")
-
-    def _request(self, line: str) -> str:
-        with self.lock:
-            self.requests += 1
-            # Numbered, so that a late answer to a request we gave up on is not taken for
-            # the answer to this one.
-            try:
-                self.channel.send(f"{self.requests} {line}\n".encode())
-            except OSError:  # the container is gone
-                return ""
-            expected = f"done {self.requests}"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                newline = self.pending.find(b"\n")
-                if newline >= 0:
-                    answer = self.pending[:newline].decode(errors="replace")
-                    del self.pending[: newline + 1]
-                    if answer.split()[:2] == expected.split():
-                        return answer
-                    continue
-                chunk = self.channel.recv(max(0.0, deadline - time.monotonic()))
-                if not chunk:  # timed out, or the controller is gone
-                    break
-                self.pending += chunk
-            return ""
-
-    def close(self) -> None:
-        self.channel.close()
-
-
 class DockerSandbox(Sandbox):
     isolated = True
 
@@ -239,7 +62,7 @@ class DockerSandbox(Sandbox):
         self.client = docker_client()
         self.root = posixpath.normpath(config.workspace)
         self.container = None
-        self.controller: _Controller | None = None
+        self.controller: Controller | None = None
 
     def _start(self, tar_bytes: bytes | None) -> ShellSession:
         import docker.errors
@@ -292,9 +115,9 @@ class DockerSandbox(Sandbox):
             remove_setup_tree(self.client, self.container.id)
         if tar_bytes is not None and not self.container.put_archive(self.root, tar_bytes):
             raise SandboxError("could not copy the repository into the container")
-        self.controller = _Controller(self.client, self.container.id)
+        self.controller = Controller(self.client, self.container.id)
         return ShellSession(
-            lambda: _ExecChannel(
+            lambda: ExecChannel(
                 self.client, self.container.id, self.root, cfg.env, controller=self.controller
             ),
             self.root,
