@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .redact import redact
+
 FORMAT_VERSION = 1
 
 # How a run ended. Each has its own meaning for scripts reading the trajectory.
@@ -86,7 +88,8 @@ class Trajectory:
         """Write atomically, so a run killed mid-write still leaves the previous version."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False))
+        # Keys the model saw or printed (an .env file it read, say) never reach the disk.
+        tmp.write_text(redact(json.dumps(self.to_dict(), indent=1, ensure_ascii=False)))
         os.replace(tmp, path)
 
     @classmethod

@@ -42,6 +42,27 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+# What the shell inherits from the host: enough to find programs and speak the locale, and
+# nothing else (API keys and tokens in the environment stay out of reach of model code).
+PASSED_VARIABLES = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+)
+
+
+def host_environment() -> dict[str, str]:
+    return {k: os.environ[k] for k in PASSED_VARIABLES if k in os.environ}
+
+
 class _PipeChannel:
     def __init__(self, root: str, env: dict[str, str]):
         self.proc = subprocess.Popen(
@@ -50,7 +71,7 @@ class _PipeChannel:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=root,
-            env={**os.environ, **env},
+            env={**host_environment(), **env},
             start_new_session=True,  # Ctrl-C in the terminal must not reach the sandbox shell
         )
 

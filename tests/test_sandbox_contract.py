@@ -309,3 +309,10 @@ def test_a_sandbox_can_work_in_an_images_own_repository(tmp_path: Path):
             open_sandbox(None, config=SandboxConfig(backend="local"))
     finally:
         client.images.remove(tag, force=True)
+
+
+def test_host_secrets_do_not_enter_the_sandbox(repo: Path, sandbox_config, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret-value-123456789")
+    with open_sandbox(repo, config=sandbox_config) as sb:
+        assert "sk-host-secret" not in sb.run("env; cat /proc/self/environ").output
+        assert sb.run("echo $PATH").output.strip()  # programs are still found
