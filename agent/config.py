@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 ENV_PREFIX = "PATCHSMITH_"
 REPO_TABLE = "[tool.patchsmith]"
 # A repository the agent is pointed at may be someone else's: it must not be able to send the
-# user's API key elsewhere or move model-written commands out of the container onto the host.
-NOT_FROM_REPO = ("api_base", "sandbox")
+# user's API key elsewhere, move model-written commands out of the container onto the host,
+# or loosen the command policy.
+NOT_FROM_REPO = ("api_base", "sandbox", "allow")
 
 
 class ConfigError(Exception):
@@ -90,6 +91,13 @@ class Settings:
         5, "Observations kept whole in the history; older ones are elided.", minimum=1
     )
     output_dir: str = _setting("patchsmith-runs", "Where patches and trajectories go.", filled=True)
+    allow: tuple[str, ...] = _setting(
+        (), "Actions to let through even when a built-in rule would stop them (regexes)."
+    )
+    deny: tuple[str, ...] = _setting((), "Actions to refuse, besides the built-in rules (regexes).")
+    ask: tuple[str, ...] = _setting(
+        (), "Actions that need a person's confirmation (regexes); refused when nobody is asked."
+    )
     # Where each value came from: "default", "flag --x", "env PATCHSMITH_X" or a file.
     sources: dict[str, str] = field(
         default_factory=lambda: dict.fromkeys(setting_names(), "default"),

@@ -20,6 +20,7 @@ from patchsmith.tools.registry import Toolset
 from .budget import Budget
 from .history import Conversation
 from .models import ContextWindowExceeded, Model, ModelError, ModelResponse
+from .policy import Policy, refusal
 from .text_protocol import FormatError, parse_actions, protocol_instructions
 from .trajectory import Action, Step, Trajectory
 
@@ -75,11 +76,13 @@ class Agent:
         confirm: Confirm | None = None,
         save: Callable[[Trajectory], None] | None = None,
         budget: Budget | None = None,
+        policy: Policy | None = None,
     ):
         self.model, self.toolset, self.limits = model, toolset, limits
         self.context_tokens = context_tokens
         self.on_step, self.confirm, self.save = on_step, confirm, save
         self.budget = budget  # shared with other runs, e.g. a benchmark's total cost cap
+        self.policy = policy or Policy()
         self.conversation = Conversation(keep=keep_observations)
         self.native = model.uses_native_tools
         self._format_errors = 0
@@ -253,6 +256,14 @@ class Agent:
         if call.problem:
             text, is_error = f"{call.tool}: the arguments were not valid JSON: {call.problem}", True
             return Action(call.tool, arguments, text, is_error, time.monotonic() - started)
+        rule = self.policy.check(call.tool, arguments)
+        if rule is not None and rule.verdict != "allow":
+            unconfirmed = rule.verdict == "ask" and self.confirm is None
+            if rule.verdict == "deny" or unconfirmed:
+                text = refusal(rule, unconfirmed)
+                return Action(
+                    call.tool, arguments, text, True, policy=f"{rule.verdict}: {rule.reason}"
+                )
         if self.confirm is not None:
             decision, arguments = self.confirm(call.tool, arguments)
             if decision == "quit":

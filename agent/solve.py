@@ -13,6 +13,7 @@ from .budget import Budget
 from .config import Settings
 from .loop import Agent, Confirm, Limits
 from .models import Model, make_model
+from .policy import Policy
 from .trajectory import Step, Trajectory
 
 NO_LIMIT = float("inf")
@@ -121,6 +122,7 @@ def solve(
                 confirm=confirm,
                 save=lambda t: t.save(trajectory_path),
                 budget=budget,
+                policy=Policy(settings.allow, settings.deny, settings.ask, settings.network),
             )
             agent.run(issue, trajectory)
     except SandboxError as exc:

@@ -37,6 +37,7 @@ class Action:
     observation: str
     is_error: bool = False
     seconds: float = 0.0
+    policy: str | None = None  # set when the command policy stopped the action: why
 
 
 @dataclass
