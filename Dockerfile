@@ -17,9 +17,12 @@ RUN set -eu; \
     python3 -c "import pytest" 2>/dev/null || python3 -m pip install --no-cache-dir pytest; \
     git config --system init.defaultBranch main; \
     git config --system --add safe.directory '*'; \
+    id -u patchsmith >/dev/null 2>&1 || useradd --create-home --uid 1000 --shell /bin/bash patchsmith; \
     mkdir -p /workspace
 # Debian's python refuses pip installs outside a venv; a sandbox is disposable, so allow them.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LANG=C.UTF-8 PIP_BREAK_SYSTEM_PACKAGES=1
 WORKDIR /workspace
-LABEL org.patchsmith.image="sandbox"
+# Commands run as this user, on a read-only root filesystem (the workspace, /tmp and the
+# user's home stay writable): see the sandbox's hardening in sandbox/docker.py.
+LABEL org.patchsmith.image="sandbox" org.patchsmith.user="patchsmith"
 CMD ["sleep", "infinity"]

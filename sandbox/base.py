@@ -39,6 +39,9 @@ class SandboxConfig:
     # Where the repository lives in the sandbox. With no repository given to open_sandbox,
     # the image's own copy there is the workspace (e.g. /testbed in SWE-bench's images).
     workspace: str = "/workspace"
+    # Run commands as the image's unprivileged user on a read-only root filesystem: None =
+    # when the image names such a user (patchsmith's own image does), True = require it.
+    hardened: bool | None = None
     # Commands that install the repository's dependencies (see environment.py):
     # () none, None derive a default from the repository's manifests.
     setup: tuple[str, ...] | None = ()

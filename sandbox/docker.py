@@ -25,10 +25,27 @@ LABEL = "patchsmith.sandbox"
 OWNER_LABEL = "patchsmith.owner-pid"
 HOST_LABEL = "patchsmith.owner-host"
 WORKSPACE = "/workspace"
+USER_LABEL = "org.patchsmith.user"
+# When commands run as root (images without an unprivileged user), drop what no build or
+# test needs; hardened sandboxes drop everything but what the root-run controller needs.
+ROOT_DROPPED_CAPABILITIES = ["NET_RAW", "MKNOD", "SYS_CHROOT", "SETFCAP", "AUDIT_WRITE"]
 PROCESS_LIMIT_NOTE = (
     "[the sandbox reached its process limit (a fork bomb?): every process started from the "
     "shell was killed]"
 )
+
+
+def _hardening(user: str) -> dict:
+    """Container options for a sandbox whose commands run as an unprivileged user: a
+    read-only root filesystem (only the workspace, temporary directories and home are
+    writable) and no capabilities beyond what the root-run kill controller needs."""
+    writable = "rw,exec,nosuid,nodev,mode=1777"  # the home's owner is set once it is mounted
+    return {
+        "read_only": True,
+        "tmpfs": {path: writable for path in ("/tmp", "/var/tmp", "/run", f"/home/{user}")},
+        "cap_drop": ["ALL"],
+        "cap_add": ["KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER"],
+    }
 
 
 def docker_client():
@@ -74,6 +91,7 @@ class DockerSandbox(Sandbox):
         except docker.errors.ImageNotFound:
             raise SandboxError(missing_image_message(cfg.image)) from None
         image = cfg.image
+        user = self._unprivileged_user(cfg)
         if tar_bytes is not None and (cfg.setup is None or cfg.setup):
             # environment.py builds on this module, hence the import here.
             from .environment import prepare_environment
@@ -105,8 +123,8 @@ class DockerSandbox(Sandbox):
             nano_cpus=int(cfg.cpus * 1e9),
             pids_limit=cfg.pids,
             init=True,  # reaps the zombies of killed commands
-            cap_drop=["NET_RAW", "SYS_ADMIN", "MKNOD"],
             security_opt=["no-new-privileges"],
+            **(_hardening(user) if user else {"cap_drop": ROOT_DROPPED_CAPABILITIES}),
         )
         self.container.start()
         if image != cfg.image:
@@ -115,14 +133,37 @@ class DockerSandbox(Sandbox):
             remove_setup_tree(self.client, self.container.id)
         if tar_bytes is not None and not self.container.put_archive(self.root, tar_bytes):
             raise SandboxError("could not copy the repository into the container")
+        if user:  # the copy and the fresh home are root's until handed over
+            self._as_root(f"chown -R {user}: {shlex.quote(self.root)} /home/{user}")
         self.controller = Controller(self.client, self.container.id)
         return ShellSession(
             lambda: ExecChannel(
-                self.client, self.container.id, self.root, cfg.env, controller=self.controller
+                self.client,
+                self.container.id,
+                self.root,
+                cfg.env,
+                controller=self.controller,
+                user=user or "",
             ),
             self.root,
             cfg.start_timeout,
         )
+
+    def _unprivileged_user(self, cfg: SandboxConfig) -> str | None:
+        """The image's own unprivileged user (a label of patchsmith's images), unless the
+        configuration says not to harden; other images run as they are, usually as root."""
+        if cfg.hardened is False:
+            return None
+        labels = self.client.images.get(cfg.image).labels or {}
+        user = labels.get(USER_LABEL)
+        if cfg.hardened and not user:
+            raise SandboxError(f"{cfg.image} names no unprivileged user (label {USER_LABEL})")
+        return user
+
+    def _as_root(self, script: str) -> None:
+        exit_code, output = self.container.exec_run(["bash", "-c", script], user="root")
+        if exit_code != 0:
+            raise SandboxError(f"preparing the sandbox failed: {output.decode(errors='replace')}")
 
     def run(self, command: str, **options) -> CommandResult:
         # A fork bomb left in the background would starve this command: clear it first.
@@ -164,26 +205,21 @@ class DockerSandbox(Sandbox):
         # One tar made in the container and one transfer, instead of a round trip per file.
         if len(paths) < 4:
             return super().read_files(paths)
-        bundle = f"/tmp/.patchsmith-bundle-{uuid.uuid4().hex}"
-        listing = "\0".join(self.resolve(p) for p in paths).encode()
-        self._write(f"{bundle}.list", listing)
-        self.run(
-            f"tar --null -cf {bundle}.tar --ignore-failed-read -T {bundle}.list 2>/dev/null; "
-            f"rm -f {bundle}.list",
+        listing = f"/tmp/.patchsmith-list-{uuid.uuid4().hex}"
+        self._write(listing, "\0".join(self.resolve(p) for p in paths).encode())
+        result = self.run(
+            f"tar --null -cf - --ignore-failed-read -T {listing} 2>/dev/null | base64 -w0; "
+            f"rm -f {listing}",
             cwd=self.root,
+            output_limit=1 << 40,
         )
-        try:
-            stream, _ = self.container.get_archive(f"{bundle}.tar")
-            outer = tarfile.open(fileobj=io.BytesIO(b"".join(stream)))
-            inner = tarfile.open(fileobj=outer.extractfile(outer.next()))
-            prefix = self.root.lstrip("/") + "/"
-            found = {}
-            for member in inner:
+        prefix = self.root.lstrip("/") + "/"
+        found = {}
+        with tarfile.open(fileobj=io.BytesIO(base64.b64decode(result.output))) as bundle:
+            for member in bundle:
                 if member.isfile() and member.name.startswith(prefix):
-                    found[member.name[len(prefix) :]] = inner.extractfile(member).read()
-            return {p: found[p] for p in paths if p in found}
-        finally:
-            self.run(f"rm -f {bundle}.tar", cwd=self.root)
+                    found[member.name[len(prefix) :]] = bundle.extractfile(member).read()
+        return {p: found[p] for p in paths if p in found}
 
     def write_file(self, path: str, data: bytes | str) -> None:
         self._write(self.resolve(path), data.encode() if isinstance(data, str) else data)

@@ -77,6 +77,7 @@ class ExecChannel:
         env: dict[str, str],
         controller: Controller | None = None,
         command: tuple[str, ...] = ("bash", "--noprofile", "--norc"),
+        user: str = "",
     ):
         self.client, self.container_id = client, container_id
         self.controller = controller
@@ -89,6 +90,7 @@ class ExecChannel:
             tty=False,
             workdir=root,
             environment=env or None,
+            user=user,
         )["Id"]
         sock = client.api.exec_start(exec_id, socket=True)
         self.sock: socket.socket = getattr(sock, "_sock", sock)

@@ -316,3 +316,10 @@ def test_host_secrets_do_not_enter_the_sandbox(repo: Path, sandbox_config, monke
     with open_sandbox(repo, config=sandbox_config) as sb:
         assert "sk-host-secret" not in sb.run("env; cat /proc/self/environ").output
         assert sb.run("echo $PATH").output.strip()  # programs are still found
+
+
+def test_commands_run_unprivileged_on_a_read_only_system(isolated):
+    assert isolated.run("id -u").output.strip() != "0"
+    assert isolated.run("touch /usr/evil").exit_code != 0  # read-only root filesystem
+    assert isolated.run("touch in-workspace /tmp/t ~/h && echo ok").output.strip() == "ok"
+    assert isolated.run("grep CapEff /proc/self/status").output.split()[-1] == "0" * 16
