@@ -118,7 +118,7 @@ class Agent:
             if trajectory.status != "submitted":
                 trajectory.diff = self._current_diff()
             trajectory.ended = time.time()
-            self._save()
+            self._save(final=True)
         return trajectory
 
     def step(self) -> None:
@@ -314,6 +314,13 @@ class Agent:
         except Exception:  # the sandbox may be what failed; the trajectory still gets saved
             return ""
 
-    def _save(self) -> None:
-        if self.save is not None:
+    def _save(self, final: bool = False) -> None:
+        if self.save is None:
+            return
+        try:
             self.save(self.trajectory)
+        except OSError as exc:
+            if final:  # the run is ending anyway; what was saved before stays intact
+                return
+            # Going on would spend money on steps nobody can review.
+            raise RunStopped("error", f"cannot write the trajectory ({exc}); run stopped") from exc

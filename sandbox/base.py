@@ -142,13 +142,18 @@ class Sandbox(ABC):
         if cwd is not None:
             cwd = self.resolve(cwd)
         with self._lock:
-            return self._shell.run(
-                command,
-                timeout=self.config.command_timeout if timeout is None else timeout,
-                output_limit=output_limit or self.config.output_limit,
-                cwd=cwd,
-                env=env,
-            )
+            try:
+                return self._shell.run(
+                    command,
+                    timeout=self.config.command_timeout if timeout is None else timeout,
+                    output_limit=output_limit or self.config.output_limit,
+                    cwd=cwd,
+                    env=env,
+                )
+            except (OSError, RuntimeError) as exc:
+                # The shell is gone and cannot come back: the container was killed, the
+                # engine went away. Callers see one kind of error for "the sandbox broke".
+                raise SandboxError(f"the sandbox stopped working: {exc}") from exc
 
     def interrupt(self) -> None:
         """Stop the command that is running now (from another thread); the shell survives."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -147,3 +148,16 @@ def test_tool_list_documents_every_tool():
         "submit",
     ):
         assert f"### {name}" in listed
+
+
+def test_an_unreachable_docker_engine_is_a_clear_error(repo: Path, tmp_path: Path):
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
+    result = subprocess.run(
+        [*AGENT, "tool", "search", "pattern=x", "--repo", str(repo)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert "cannot reach the Docker engine" in result.stderr
+    assert "Traceback" not in result.stderr

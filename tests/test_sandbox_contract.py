@@ -323,3 +323,18 @@ def test_commands_run_unprivileged_on_a_read_only_system(isolated):
     assert isolated.run("touch /usr/evil").exit_code != 0  # read-only root filesystem
     assert isolated.run("touch in-workspace /tmp/t ~/h && echo ok").output.strip() == "ok"
     assert isolated.run("grep CapEff /proc/self/status").output.split()[-1] == "0" * 16
+
+
+def test_a_command_that_ignores_sigterm_is_still_stopped(sandbox):
+    result = sandbox.run("trap '' TERM INT; sleep 60", timeout=1)
+    assert result.timed_out
+    assert sandbox.run("echo after").output == "after\n"
+
+
+def test_a_container_killed_mid_command_is_a_sandbox_error(isolated):
+    import docker
+
+    container = docker.from_env().containers.get(isolated.container.id)
+    threading.Timer(1.0, container.kill).start()
+    with pytest.raises(SandboxError, match="stopped working"):
+        isolated.run("sleep 30", timeout=60)
