@@ -1,4 +1,4 @@
-# The default sandbox image: python3, git, pytest and ripgrep on a Debian-like base.
+# The default sandbox image: python3, git, pytest, ripgrep and patch on a Debian-like base.
 # BASE is any Debian-like image with apt and python3; `agent sandbox build --offline` passes one it
 # made itself with debootstrap, which already carries everything below, so no step here
 # needs the network in that case.
@@ -9,6 +9,7 @@ RUN set -eu; \
     command -v git >/dev/null || missing="$missing git"; \
     command -v rg >/dev/null || missing="$missing ripgrep"; \
     command -v ps >/dev/null || missing="$missing procps"; \
+    command -v patch >/dev/null || missing="$missing patch"; \
     python3 -m pip --version >/dev/null 2>&1 || missing="$missing python3-pip"; \
     if [ -n "$missing" ]; then \
         apt-get update && apt-get install -y --no-install-recommends $missing \

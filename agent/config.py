@@ -36,6 +36,8 @@ REPO_TABLE = "[tool.patchsmith]"
 # user's API key elsewhere, move model-written commands out of the container onto the host,
 # or loosen the command policy.
 NOT_FROM_REPO = ("api_base", "sandbox", "allow")
+# Tables inside [tool.patchsmith] that other parts read themselves (the pre-commit hook).
+SUBTABLES = ("precommit",)
 
 
 class ConfigError(Exception):
@@ -91,6 +93,12 @@ class Settings:
         5, "Observations kept whole in the history; older ones are elided.", minimum=1
     )
     output_dir: str = _setting("patchsmith-runs", "Where patches and trajectories go.", filled=True)
+    pipeline_candidates: int = _setting(
+        4, "Candidate patches in pipeline mode (the first greedy, the rest sampled).", minimum=1
+    )
+    pipeline_temperature: float = _setting(
+        0.8, "Sampling temperature of pipeline mode's other candidates.", minimum=0
+    )
     allow: tuple[str, ...] = _setting(
         (), "Actions to let through even when a built-in rule would stop them (regexes)."
     )
@@ -210,6 +218,8 @@ def _file_layer(cf: ConfigFile, specs: dict, hints: dict) -> Layer:
     layer: Layer = {}
     written: dict[str, str] = {}  # field name -> key as written, to catch `a_b` next to `a-b`
     for key, raw in table.items():
+        if key in SUBTABLES and isinstance(raw, dict):
+            continue
         name = key.replace("-", "_")
         if name not in specs:
             raise ConfigError(f"{cf.label}: unknown key {key!r}{_suggestion(name, specs)}")

@@ -25,7 +25,12 @@ class Rule:
 
 
 BUILT_IN = (
-    Rule("deny", r"\bgit\s+push\b", "publishing commits is the user's decision"),
+    # `git push`, also with options before the verb (`git -C dir push`, `git -c k=v push`).
+    Rule(
+        "deny",
+        r"\bgit(\s+(-[Cc]\s+\S+|--?[\w-]+(=\S+)?))*\s+push\b",
+        "publishing commits is the user's decision",
+    ),
     Rule(
         "deny",
         r"\b(curl|wget)\b[^\n|;]*\|\s*(sudo\s+)?(ba|da|z)?sh\b",
@@ -33,7 +38,7 @@ BUILT_IN = (
     ),
     Rule(
         "deny",
-        r"\brm\s+(-\w+\s+)*(/|~|\$HOME|/\*)(\s|$)",
+        r"\brm\s+(--?[\w-]+\s+)*(/|~|\$HOME|\$\{HOME\})/?\*?(\s|;|&|$)",
         "deleting the root or home directory",
     ),
     Rule(

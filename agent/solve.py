@@ -88,6 +88,16 @@ def solve(
         settings.model, api_base=settings.api_base, temperature=settings.temperature
     )
     directory = output_dir or run_directory(settings.output_dir, issue)
+    if settings.mode == "pipeline":
+        from .pipeline import run_pipeline
+
+        trajectory = run_pipeline(
+            issue, repo, settings, model, directory, commit=commit,
+            on_step=on_step, progress=progress, budget=budget,
+        )  # fmt: skip
+        return RunOutput(
+            trajectory, directory, directory / "trajectory.json", directory / "patch.diff"
+        )
     trajectory_path, patch_path = directory / "trajectory.json", directory / "patch.diff"
     trajectory = Trajectory(
         issue=issue,

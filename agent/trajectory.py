@@ -24,6 +24,7 @@ STATUSES = (
     "model_error",
     "sandbox_error",
     "interrupted",
+    "no_valid_candidate",  # pipeline mode: every candidate failed validation
     "error",  # an internal error of patchsmith itself
 )
 

@@ -6,7 +6,16 @@ import sys
 
 import typer
 
-from . import config_cmd, sandbox_cmd, solve_cmd, tool_cmd, trajectory_cmd
+from . import (
+    bench_cmd,
+    config_cmd,
+    evaluate_cmd,
+    precommit_cmd,
+    sandbox_cmd,
+    solve_cmd,
+    tool_cmd,
+    trajectory_cmd,
+)
 from .console import EXIT_INTERRUPTED, EXIT_USAGE, err_console, fail, not_built
 
 app = typer.Typer(
@@ -27,6 +36,9 @@ app.command("demo")(solve_cmd.demo)
 app.command("tool")(tool_cmd.tool)
 app.command("show")(trajectory_cmd.show)
 app.command("replay")(trajectory_cmd.replay)
+app.command("precommit")(precommit_cmd.precommit)
+app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("run-bench")(bench_cmd.run_bench)
 
 _state = {"debug": False}
 
@@ -50,26 +62,6 @@ def version() -> None:
 def localize() -> None:
     """Find the files and functions an issue is about."""
     not_built("localize", "pipeline-mode")
-
-
-@app.command(
-    "run-bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
-)
-def run_bench() -> None:
-    """Run the agent over SWE-bench Lite (or a dataset in its format)."""
-    not_built("run-bench", "benchmark")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def evaluate() -> None:
-    """Evaluate predictions against a SWE-bench-format dataset."""
-    not_built("evaluate", "benchmark")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def precommit() -> None:
-    """Check what is staged, and repair it on request (the pre-commit hook)."""
-    not_built("precommit", "pre-commit hook")
 
 
 def run() -> None:

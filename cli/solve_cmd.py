@@ -50,6 +50,14 @@ def solve(
     allow_dirty: bool = typer.Option(
         False, "--allow-dirty", help="With --apply: make the branch even over uncommitted work."
     ),
+    mode: str = typer.Option(
+        None,
+        "--mode",
+        help="agent (the CodeAct loop, default) or pipeline (localize, repair, validate, select).",
+    ),
+    candidates: int = typer.Option(
+        None, "--candidates", help="Pipeline mode: candidate patches (the first greedy)."
+    ),
     confirm: bool = typer.Option(False, "--confirm", help="Ask before each action."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary and the patch."),
 ) -> None:
@@ -76,8 +84,14 @@ def solve(
         "cost_limit": cost_limit,
         "time_limit": time_limit,
         "output_dir": output,
+        "mode": mode,
+        "pipeline_candidates": candidates,
     }
     settings = settings_or_exit(repo, flags)
+    if confirm and settings.mode == "pipeline":
+        fail(
+            "--confirm applies to agent mode; the pipeline takes no actions to confirm", EXIT_USAGE
+        )
     if not settings.model:
         fail(
             "no model given: pass --model (e.g. openai/gpt-4o, ollama/qwen2.5-coder) or set "
@@ -100,6 +114,7 @@ def run_and_report(
     quiet: bool = False,
 ) -> int:
     from patchsmith.agent.apply import ApplyError, apply_on_branch, check_clean
+    from patchsmith.agent.pipeline import StaleArtifact
     from patchsmith.agent.solve import solve as run_solve
 
     if apply and not allow_dirty:
@@ -123,6 +138,8 @@ def run_and_report(
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]: the sandbox was removed; see the trajectory")
         return EXIT_INTERRUPTED
+    except StaleArtifact as exc:  # a pipeline directory holding another issue's artifacts
+        fail(str(exc), EXIT_USAGE)
     trajectory = result.trajectory
     print_summary(console, trajectory, result.directory)
     if trajectory.status != "submitted":

@@ -66,11 +66,16 @@ def replay(
         "keep_observations",
         "test_command",
         "setup",
+        "mode",
+        "pipeline_candidates",
+        "pipeline_temperature",
     )
     flags = {name: recorded.config.get(name) for name in names}
     flags.update({k: v for k, v in {"sandbox": sandbox, "output_dir": output}.items() if v})
     settings = load_settings(None, {k: v for k, v in flags.items() if v is not None})
-    model = ReplayModel([ModelResponse.from_dict(step.response) for step in recorded.steps])
+    # Steps without a response made no model call (e.g. a pipeline stage's result).
+    turns = [ModelResponse.from_dict(step.response) for step in recorded.steps if step.response]
+    model = ReplayModel(turns)
     result = run_solve(
         recorded.issue,
         repo,

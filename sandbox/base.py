@@ -16,6 +16,19 @@ if TYPE_CHECKING:
     from .environment import EnvResult
 
 BASE_REF = "refs/patchsmith/base"
+# A `git` for bookkeeping: no hooks, no fsmonitor, no external diff or textconv, and every
+# filter driver the workspace's config defines turned off.
+_SAFE_GIT = r"""
+filters=$(command git config --includes --name-only --get-regexp '^filter\.' 2>/dev/null \
+  | sed -E 's/\.[^.]+$//' | sort -u)
+git() {
+  local overrides=() f
+  for f in $filters; do
+    overrides+=(-c "$f.clean=" -c "$f.smudge=" -c "$f.process=" -c "$f.required=false")
+  done
+  command git -c core.fsmonitor=false -c core.hooksPath=/dev/null -c diff.external= \
+    -c core.attributesFile=/dev/null -c core.pager=cat "${overrides[@]}" "$@"
+}"""
 # A private index keeps diff/changed-file bookkeeping out of the index the model sees.
 BOOKKEEPING_INDEX = ".git/patchsmith-index"
 
@@ -66,16 +79,18 @@ class Sandbox(ABC):
     def __init__(self, config: SandboxConfig):
         self.config = config
         self._shell: ShellSession | None = None
+        self._bookkeeper: ShellSession | None = None
         self._lock = threading.Lock()
+        self._bookkeeping_lock = threading.Lock()
         self._closed = False
         self.environment: EnvResult | None = None  # how setup went, when there was any
         self._progress: Callable[[str], None] | None = None
 
     # -- backend hooks -------------------------------------------------------------
     @abstractmethod
-    def _start(self, tar_bytes: bytes | None) -> ShellSession:
+    def _start(self, tar_bytes: bytes | None) -> Callable[[], ShellSession]:
         """Create the workspace from a tar of the repository (None: the image already holds
-        it, at `config.workspace`) and start the shell."""
+        it, at `config.workspace`); returns what starts a shell in it."""
 
     @abstractmethod
     def _destroy(self) -> None:
@@ -94,7 +109,11 @@ class Sandbox(ABC):
         """`progress` receives the lines of setup, when the repository has any."""
         self._progress = progress
         try:
-            self._shell = self._start(tar_bytes)
+            new_shell = self._start(tar_bytes)
+            self._shell = new_shell()
+            # Diffs and bookkeeping run in a shell of their own: nothing the model does to its
+            # shell (functions named git, exported GIT_* variables) can forge them.
+            self._bookkeeper = new_shell()
             if not self.isolated:
                 # Nothing to cache on the host: setup runs in the workspace, before the base
                 # commit, so what it makes is not part of the diff.
@@ -112,8 +131,9 @@ class Sandbox(ABC):
             return
         self._closed = True
         try:
-            if self._shell is not None:
-                self._shell.close()
+            for shell in (self._shell, self._bookkeeper):
+                if shell is not None:
+                    shell.close()
         finally:
             self._destroy()
 
@@ -174,13 +194,14 @@ class Sandbox(ABC):
         return sorted({p for p in out.split("\0") if p})
 
     def read_files(self, paths: list[str]) -> dict[str, bytes]:
-        """Several files at once (one transfer where the backend can); missing ones are left out."""
+        """Several files at once (one transfer where the backend can); missing and unreadable
+        ones are left out."""
         found = {}
         for path in paths:
             try:
                 found[path] = self.read_file(path)
-            except (FileNotFoundError, IsADirectoryError):
-                pass
+            except (FileNotFoundError, IsADirectoryError, PermissionError):
+                pass  # gone meanwhile, or a link to something unreadable
         return found
 
     def file_hashes(self) -> dict[str, str]:
@@ -201,21 +222,42 @@ class Sandbox(ABC):
 
     def diff(self) -> str:
         """The unified diff of the workspace against its base commit, new files included."""
-        return self._git(f"{self._stage_all()} && git diff --cached --binary {BASE_REF}")
+        return self._git(
+            f"{self._stage_all()} && git diff --cached --binary --no-ext-diff --no-textconv "
+            f"{BASE_REF}"
+        )
 
     # -- internals -----------------------------------------------------------------
     def _stage_all(self) -> str:
         return f"export GIT_INDEX_FILE={BOOKKEEPING_INDEX} && git add -A"
 
+    def _book(self, script: str, output_limit: int = 1 << 40) -> CommandResult:
+        """Run `script` at the workspace root in the bookkeeping shell: the one the model
+        never types into, so its shell state (functions, `set -o noclobber`, exported GIT_*
+        variables) can neither break nor forge file transfers and diffs."""
+        if self._bookkeeper is None or self._closed:
+            raise SandboxError("the sandbox is closed")
+        with self._bookkeeping_lock:
+            for _ in range(2):  # the model can kill this shell too (`kill -9 -1`): go again
+                try:
+                    result = self._bookkeeper.run(
+                        script,
+                        timeout=max(self.config.command_timeout, 300),
+                        output_limit=output_limit,
+                        cwd=self.root,
+                        env={"GIT_PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0"},
+                    )
+                except (OSError, RuntimeError) as exc:
+                    raise SandboxError(f"the sandbox stopped working: {exc}") from exc
+                if result.exit_code is not None or result.timed_out:
+                    break
+            return result
+
     def _git(self, script: str) -> str:
-        # Runs in a subshell rooted at the workspace, so the model's cd/export do not matter.
-        result = self.run(
-            script,
-            cwd=self.root,
-            env={"GIT_PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0"},
-            timeout=max(self.config.command_timeout, 300),
-            output_limit=1 << 30,
-        )
+        """A git script in the bookkeeping shell, where `git` ignores what the model could
+        have put into the workspace's git config to run its own code or rewrite what git
+        reports: hooks, fsmonitor, external diff, filters."""
+        result = self._book(f"{_SAFE_GIT}\n{script}")
         if result.exit_code != 0:
             raise SandboxError(f"git failed in the sandbox: {result.output.strip()[-500:]}")
         return result.output

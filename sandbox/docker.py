@@ -15,6 +15,7 @@ import shlex
 import socket
 import tarfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .base import Sandbox, SandboxConfig, SandboxError
@@ -35,14 +36,20 @@ PROCESS_LIMIT_NOTE = (
 )
 
 
-def _hardening(user: str) -> dict:
+def _hardening(user: str, memory: str) -> dict:
     """Container options for a sandbox whose commands run as an unprivileged user: a
     read-only root filesystem (only the workspace, temporary directories and home are
     writable) and no capabilities beyond what the root-run kill controller needs."""
-    writable = "rw,exec,nosuid,nodev,mode=1777"  # the home's owner is set once it is mounted
+    from docker.utils import parse_bytes
+
+    # Sized within the memory limit: what is written there is memory, and a full /tmp must
+    # fail a write, not bring the OOM killer. (The home's owner is set once it is mounted.)
+    writable = "rw,exec,nosuid,nodev,mode=1777,size={}"
+    eighth = parse_bytes(memory) // 8
+    sizes = {"/tmp": 2 * eighth, "/var/tmp": eighth, "/run": eighth // 4, f"/home/{user}": eighth}
     return {
         "read_only": True,
-        "tmpfs": {path: writable for path in ("/tmp", "/var/tmp", "/run", f"/home/{user}")},
+        "tmpfs": {path: writable.format(size) for path, size in sizes.items()},
         "cap_drop": ["ALL"],
         "cap_add": ["KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER"],
     }
@@ -81,7 +88,7 @@ class DockerSandbox(Sandbox):
         self.container = None
         self.controller: Controller | None = None
 
-    def _start(self, tar_bytes: bytes | None) -> ShellSession:
+    def _start(self, tar_bytes: bytes | None) -> Callable[[], ShellSession]:
         import docker.errors
         import docker.types
 
@@ -124,7 +131,7 @@ class DockerSandbox(Sandbox):
             pids_limit=cfg.pids,
             init=True,  # reaps the zombies of killed commands
             security_opt=["no-new-privileges"],
-            **(_hardening(user) if user else {"cap_drop": ROOT_DROPPED_CAPABILITIES}),
+            **(_hardening(user, cfg.memory) if user else {"cap_drop": ROOT_DROPPED_CAPABILITIES}),
         )
         self.container.start()
         if image != cfg.image:
@@ -136,7 +143,7 @@ class DockerSandbox(Sandbox):
         if user:  # the copy and the fresh home are root's until handed over
             self._as_root(f"chown -R {user}: {shlex.quote(self.root)} /home/{user}")
         self.controller = Controller(self.client, self.container.id)
-        return ShellSession(
+        return lambda: ShellSession(
             lambda: ExecChannel(
                 self.client,
                 self.container.id,
@@ -187,16 +194,16 @@ class DockerSandbox(Sandbox):
         # Through the shell: a round trip of milliseconds, where the engine's archive API
         # takes tens of them.
         target = shlex.quote(self.resolve(path))
-        result = self.run(
-            f"if [ -d {target} ]; then exit 21; elif [ ! -f {target} ]; then exit 22; fi; "
-            f"base64 -w0 -- {target}",
-            cwd=self.root,
-            output_limit=1 << 40,
+        result = self._book(
+            f"if [ -d {target} ]; then exit 21; elif [ ! -f {target} ]; then exit 22; "
+            f"elif [ ! -r {target} ]; then exit 23; fi; base64 -w0 -- {target}"
         )
         if result.exit_code == 21:
             raise IsADirectoryError(path)
         if result.exit_code == 22:
             raise FileNotFoundError(path)
+        if result.exit_code == 23:
+            raise PermissionError(f"{path} cannot be read")
         if result.exit_code != 0:
             raise SandboxError(f"could not read {path}: {result.output.strip()[-300:]}")
         return base64.b64decode(result.output)
@@ -207,11 +214,9 @@ class DockerSandbox(Sandbox):
             return super().read_files(paths)
         listing = f"/tmp/.patchsmith-list-{uuid.uuid4().hex}"
         self._write(listing, "\0".join(self.resolve(p) for p in paths).encode())
-        result = self.run(
+        result = self._book(
             f"tar --null -cf - --ignore-failed-read -T {listing} 2>/dev/null | base64 -w0; "
-            f"rm -f {listing}",
-            cwd=self.root,
-            output_limit=1 << 40,
+            f"rm -f {listing}"
         )
         prefix = self.root.lstrip("/") + "/"
         found = {}
@@ -225,10 +230,10 @@ class DockerSandbox(Sandbox):
         self._write(self.resolve(path), data.encode() if isinstance(data, str) else data)
 
     def _write(self, target: str, payload: bytes) -> None:
-        if self._shell is None or self._closed:
+        if self._bookkeeper is None or self._closed:
             raise SandboxError("the sandbox is closed")
-        with self._lock:
-            result = self._shell.write_file(target, payload, self.config.command_timeout)
+        with self._bookkeeping_lock:
+            result = self._bookkeeper.write_file(target, payload, self.config.command_timeout)
         if result.exit_code != 0:
             raise SandboxError(f"could not write {target}: {result.output.strip()[-300:]}")
 

@@ -26,6 +26,7 @@ OFFLINE_PACKAGES = [
     "ripgrep",
     "ca-certificates",
     "procps",
+    "patch",
 ]
 
 Progress = Callable[[str], None]

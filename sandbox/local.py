@@ -14,6 +14,7 @@ import signal
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .base import Sandbox, SandboxConfig
@@ -114,11 +115,11 @@ class LocalSandbox(Sandbox):
         self._tmp = tempfile.mkdtemp(prefix="patchsmith-")
         self.root = os.path.join(self._tmp, "workspace")
 
-    def _start(self, tar_bytes: bytes) -> ShellSession:
+    def _start(self, tar_bytes: bytes) -> Callable[[], ShellSession]:
         os.makedirs(self.root)
         with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as archive:
             _extract(archive, self.root)
-        return ShellSession(
+        return lambda: ShellSession(
             lambda: _PipeChannel(self.root, self.config.env), self.root, self.config.start_timeout
         )
 

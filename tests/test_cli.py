@@ -70,7 +70,7 @@ def test_version_prints_the_package_version():
 
 
 def test_commands_not_built_yet_say_so_with_their_own_exit_code():
-    result = agent("run-bench", "swe-lite")
+    result = agent("localize", "--text", "x")
     assert result.returncode == 3
     assert "not built yet" in result.stderr
 

@@ -338,3 +338,20 @@ def test_a_container_killed_mid_command_is_a_sandbox_error(isolated):
     threading.Timer(1.0, container.kill).start()
     with pytest.raises(SandboxError, match="stopped working"):
         isolated.run("sleep 30", timeout=60)
+
+
+def test_the_model_cannot_forge_the_diff_or_break_file_transfers(sandbox):
+    sandbox.run(
+        "git config filter.evil.clean 'sed s/a/EVIL/g' && git config filter.evil.required true && "
+        "echo '* filter=evil' > .git/info/attributes && "
+        "git config diff.external /bin/false && "
+        "git config core.fsmonitor 'touch /tmp/ran; echo' && "
+        "git() { echo 'diff --git a/forged b/forged'; }; export GIT_DIR=/nonexistent; "
+        "set -o noclobber"
+    )
+    sandbox.write_file("calc.py", "def add(a, b):\n    return a + b\n")
+    assert sandbox.read_file("calc.py") == b"def add(a, b):\n    return a + b\n"
+    diff = sandbox.diff()
+    assert "+    return a + b" in diff and "EVIL" not in diff and "forged" not in diff
+    assert sandbox.changed_files() == ["calc.py"]
+    assert sandbox.run("ls /tmp/ran 2>&1").exit_code != 0  # fsmonitor never ran

@@ -71,8 +71,8 @@ def trajectory_responses(path: Path) -> list[ModelResponse]:
     responses = []
     for number, step in enumerate(steps, 1):
         recorded = step.get("response") if isinstance(step, dict) else None
-        if recorded is None:
-            continue  # a step the model did not answer (e.g. the run was interrupted)
+        if not recorded:
+            continue  # a step without a model call (interrupted, or a pipeline stage's result)
         try:
             responses.append(ModelResponse.from_dict(recorded))
         except (TypeError, ValueError, AttributeError) as exc:
