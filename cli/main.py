@@ -10,20 +10,21 @@ from . import (
     bench_cmd,
     config_cmd,
     evaluate_cmd,
+    localize_cmd,
     precommit_cmd,
     sandbox_cmd,
     solve_cmd,
     tool_cmd,
     trajectory_cmd,
 )
-from .console import EXIT_INTERRUPTED, EXIT_USAGE, err_console, fail, not_built
+from .console import EXIT_INTERRUPTED, EXIT_USAGE, err_console, fail
 
 app = typer.Typer(
     name="agent",
     help=(
         "patchsmith: a coding agent that fixes issues in real repositories, running every "
         "command in a disposable Docker sandbox.\n\n"
-        "Exit codes: 0 success, 1 the job failed, 2 bad input, 3 not built yet, 130 interrupted."
+        "Exit codes: 0 success, 1 the job failed, 2 bad input, 130 interrupted."
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -39,6 +40,7 @@ app.command("replay")(trajectory_cmd.replay)
 app.command("precommit")(precommit_cmd.precommit)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("run-bench")(bench_cmd.run_bench)
+app.command("localize")(localize_cmd.localize)
 
 _state = {"debug": False}
 
@@ -56,12 +58,6 @@ def version() -> None:
     from patchsmith import __version__
 
     print(f"patchsmith {__version__} (python {sys.version.split()[0]})")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def localize() -> None:
-    """Find the files and functions an issue is about."""
-    not_built("localize", "pipeline-mode")
 
 
 def run() -> None:

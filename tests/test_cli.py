@@ -69,12 +69,6 @@ def test_version_prints_the_package_version():
     assert agent("version").stdout.startswith(f"patchsmith {__version__}")
 
 
-def test_commands_not_built_yet_say_so_with_their_own_exit_code():
-    result = agent("localize", "--text", "x")
-    assert result.returncode == 3
-    assert "not built yet" in result.stderr
-
-
 def test_prune_removes_the_sandbox_of_a_killed_process(repo: Path):
     require_backend("docker")
     opener = textwrap.dedent(
