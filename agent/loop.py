@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from string import Template
@@ -54,6 +55,23 @@ class Call:
     arguments: dict[str, Any]
     call_id: str | None = None  # set for native tool calls, which need an answer each
     problem: str | None = None  # arguments the model sent that could not be parsed
+
+
+@contextmanager
+def recording_how_it_ends(trajectory: Trajectory) -> Iterator[None]:
+    """Turn how a run ends into its exit status: a limit or submit (RunStopped), Ctrl-C, a
+    broken sandbox. A bug is recorded as "error" and then surfaces with its traceback."""
+    try:
+        yield
+    except RunStopped as stop:
+        trajectory.status, trajectory.message = stop.status, stop.message
+    except KeyboardInterrupt:
+        trajectory.status, trajectory.message = "interrupted", "interrupted by the user"
+    except SandboxError as exc:
+        trajectory.status, trajectory.message = "sandbox_error", str(exc)
+    except BaseException as exc:
+        trajectory.status, trajectory.message = "error", f"internal error: {exc!r}"
+        raise
 
 
 # confirm(tool, arguments) -> ("run" | "skip" | "quit", arguments, possibly edited)
@@ -103,17 +121,9 @@ class Agent:
         self.conversation.add({"role": "system", "content": system})
         self.conversation.add({"role": "user", "content": instance})
         try:
-            while True:
-                self.step()
-        except RunStopped as stop:
-            trajectory.status, trajectory.message = stop.status, stop.message
-        except KeyboardInterrupt:
-            trajectory.status, trajectory.message = "interrupted", "interrupted by the user"
-        except SandboxError as exc:
-            trajectory.status, trajectory.message = "sandbox_error", str(exc)
-        except BaseException as exc:  # a bug: keep the record of the run, then let it surface
-            trajectory.status, trajectory.message = "error", f"internal error: {exc!r}"
-            raise
+            with recording_how_it_ends(trajectory):
+                while True:
+                    self.step()
         finally:
             if trajectory.status != "submitted":
                 trajectory.diff = self._current_diff()

@@ -15,7 +15,7 @@ from typing import Any
 from patchsmith.sandbox import SandboxError
 
 from ..config import Settings
-from ..loop import RunStopped
+from ..loop import RunStopped, recording_how_it_ends
 from ..models import ContextWindowExceeded, Model, ModelError
 from ..trajectory import Action, Step, Trajectory
 from . import localize, repair, select, validate
@@ -259,20 +259,12 @@ def run_pipeline(
         on_step, progress, budget, sandbox_factory,
     )  # fmt: skip
     try:
-        localized = run.stage("localize", lambda: localize.localize(run))
-        repaired = run.stage("repair", lambda: repair.repair(run, localized))
-        validated = run.stage("validate", lambda: validate.validate(run, repaired))
-        chosen = run.stage("select", lambda: select.select(validated))
-        _finish(trajectory, chosen)
-    except RunStopped as stop:
-        trajectory.status, trajectory.message = stop.status, stop.message
-    except KeyboardInterrupt:
-        trajectory.status, trajectory.message = "interrupted", "interrupted by the user"
-    except SandboxError as exc:
-        trajectory.status, trajectory.message = "sandbox_error", str(exc)
-    except BaseException as exc:  # a bug: keep the record of the run, then let it surface
-        trajectory.status, trajectory.message = "error", f"internal error: {exc!r}"
-        raise
+        with recording_how_it_ends(trajectory):
+            localized = run.stage("localize", lambda: localize.localize(run))
+            repaired = run.stage("repair", lambda: repair.repair(run, localized))
+            validated = run.stage("validate", lambda: validate.validate(run, repaired))
+            chosen = run.stage("select", lambda: select.select(validated))
+            _finish(trajectory, chosen)
     finally:
         with contextlib.suppress(SandboxError, OSError):
             run.close()
