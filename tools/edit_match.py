@@ -39,6 +39,8 @@ def line_of(text: str, offset: int) -> int:
 
 
 def exact(text: str, old: str, new: str) -> list[Span]:
+    if not old:  # an empty string "matches" everywhere, forever
+        return []
     spans, at = [], text.find(old)
     while at != -1:
         end = at + len(old)
