@@ -101,15 +101,34 @@ def prune(
         False, "--all", help="Remove every patchsmith sandbox, also those still in use."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be removed."),
+    environments: bool = typer.Option(
+        False,
+        "--environments",
+        help="Also remove the derived environment images (patchsmith-env:*) that --setup "
+        "made; the next run with setup builds its image again.",
+    ),
 ) -> None:
     """Remove orphaned sandboxes (those whose owning process is gone)."""
+    import docker.errors
+
     from patchsmith.sandbox.docker import docker_client, find_sandboxes, remove_sandbox
+    from patchsmith.sandbox.environment import list_environments
 
     client = docker_client()
+    verb = "would remove" if dry_run else "removed"
     doomed = [f for f in find_sandboxes(client) if all_ or f.orphaned]
     for f in doomed:
         if not dry_run:
             remove_sandbox(client, f.id)
-        console.print(f"{'would remove' if dry_run else 'removed'} {f.id} {f.name}")
-    if not doomed:
+        console.print(f"{verb} {f.id} {f.name}")
+    images = list_environments(client) if environments else []
+    for image in images:
+        name = ", ".join(image.tags) or image.short_id
+        try:
+            if not dry_run:
+                client.images.remove(image.id, force=False)
+            console.print(f"{verb} image {name}")
+        except docker.errors.APIError as exc:  # in use by a running sandbox
+            console.print(f"kept image {name}: {exc.explanation or exc}")
+    if not doomed and not images:
         console.print("nothing to prune")

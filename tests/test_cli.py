@@ -155,3 +155,27 @@ def test_an_unreachable_docker_engine_is_a_clear_error(repo: Path, tmp_path: Pat
     assert result.returncode == 1
     assert "cannot reach the Docker engine" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_prune_can_remove_derived_environment_images():
+    require_backend("docker")
+    import docker
+
+    from patchsmith.sandbox.environment import KEY_LABEL
+
+    client = docker.from_env()
+    builder = client.containers.create(IMAGE, ["true"])
+    try:
+        builder.commit("patchsmith-env", "prune-test", conf={"Labels": {KEY_LABEL: "t"}})
+    finally:
+        builder.remove(force=True)
+    assert (
+        "would remove image patchsmith-env:prune-test"
+        in agent("sandbox", "prune", "--environments", "--dry-run").stdout
+    )
+    assert client.images.list(filters={"reference": "patchsmith-env:prune-test"})
+    assert (
+        "removed image patchsmith-env:prune-test"
+        in agent("sandbox", "prune", "--environments").stdout
+    )
+    assert not client.images.list(filters={"reference": "patchsmith-env:prune-test"})

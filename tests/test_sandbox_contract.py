@@ -355,3 +355,45 @@ def test_the_model_cannot_forge_the_diff_or_break_file_transfers(sandbox):
     assert "+    return a + b" in diff and "EVIL" not in diff and "forged" not in diff
     assert sandbox.changed_files() == ["calc.py"]
     assert sandbox.run("ls /tmp/ran 2>&1").exit_code != 0  # fsmonitor never ran
+
+
+def test_ctrl_c_while_a_sandbox_opens_or_closes_leaves_nothing(
+    repo: Path, sandbox_config, monkeypatch
+):
+    from patchsmith.sandbox.base import Sandbox
+
+    def interrupted(self, fresh):
+        raise KeyboardInterrupt
+
+    before = _sandboxes_of_this_process()
+    with monkeypatch.context() as patched:
+        patched.setattr(Sandbox, "_init_git", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            open_sandbox(repo, config=sandbox_config)
+    assert _sandboxes_of_this_process() == before
+    sb = open_sandbox(repo, config=sandbox_config)
+
+    def interrupted_close():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sb._shell, "close", interrupted_close)
+    with pytest.raises(KeyboardInterrupt):
+        sb.close()
+    assert _leftover(sb) is False
+
+
+def _sandboxes_of_this_process() -> tuple[int, int]:
+    """Containers this process owns, and local sandbox folders: what a leak would add to."""
+    import os
+    import tempfile
+
+    import docker
+
+    try:
+        owned = docker.from_env().containers.list(
+            all=True, filters={"label": f"patchsmith.owner-pid={os.getpid()}"}
+        )
+    except docker.errors.DockerException:
+        owned = []
+    folders = [p for p in Path(tempfile.gettempdir()).glob("patchsmith-*") if p.is_dir()]
+    return len(owned), len(folders)
