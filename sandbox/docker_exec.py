@@ -42,18 +42,20 @@ kill_tree() {
       fi
       a=${parent[$p]}
       while [[ -n $a && $a != 0 && $a != 1 && $a != "$shell" ]]; do a=${parent[$a]}; done
-      [[ $a == "$shell" ]] && victims+=("$p")
+      # Below the shell, or (relieving the process limit) below an orphan: a whole fork
+      # bomb tree at once, not one generation per round.
+      [[ $a == "$shell" || ($a == 1 && $orphans == 1) ]] && victims+=("$p")
     done
     (( ${#victims[@]} )) || break
     kill -STOP "${victims[@]}" 2>/dev/null; kill -KILL "${victims[@]}" 2>/dev/null
   done
 }
-pids_pressure() {  # true when the container is at 90% of its process limit (cgroup v1 or v2)
+pids_pressure() {  # true when the container is at 75% of its process limit (cgroup v1 or v2)
   local f cur= max=
   for f in /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids/pids.current; do
     [[ -r $f ]] && { read -r cur < "$f"; read -r max < "${f%current}max"; break; }
   done
-  [[ $cur =~ ^[0-9]+$ && $max =~ ^[0-9]+$ ]] && (( cur * 10 >= max * 9 ))
+  [[ $cur =~ ^[0-9]+$ && $max =~ ^[0-9]+$ ]] && (( cur * 4 >= max * 3 ))
 }
 while read -r id request shell include; do
   case $request in

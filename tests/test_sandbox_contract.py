@@ -246,7 +246,14 @@ def test_fork_bomb_is_contained_by_the_pid_limit(isolated):
             recovered = True
             break
     assert recovered
-    assert isolated.run("ps -e --no-headers | wc -l").output.strip().isdigit()
+    # Each command first clears a bomb that fills the process table; a few rounds may be
+    # needed while it regrows. Bash may print "fork: retry" lines meanwhile: the count is
+    # on the last line.
+    for _ in range(5):
+        counted = isolated.run("ps -e --no-headers | wc -l").output.strip().splitlines()[-1]
+        if int(counted) < isolated.config.pids // 2:
+            break
+    assert int(counted) < isolated.config.pids // 2
 
 
 def test_foreground_fork_bomb_times_out_and_the_shell_survives(isolated):
