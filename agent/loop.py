@@ -225,10 +225,10 @@ class Agent:
 
     def _account(self, response: ModelResponse) -> None:
         traj = self.trajectory
-        traj.cost += response.cost
-        traj.cost_known = traj.cost_known and response.cost_known
-        traj.prompt_tokens += response.usage.prompt_tokens
-        traj.completion_tokens += response.usage.completion_tokens
+        usage = response.usage
+        traj.count_call(
+            response.cost, response.cost_known, usage.prompt_tokens, usage.completion_tokens
+        )
         self._call_costs.append(response.cost)
 
     def _calls(self, response: ModelResponse) -> list[Call]:

@@ -70,6 +70,13 @@ class Trajectory:
     ended: float | None = None
     version: int = FORMAT_VERSION
 
+    def count_call(self, cost: float, cost_known: bool, prompt: int, completion: int) -> None:
+        """Add one billed model call to the run's totals."""
+        self.cost += cost
+        self.cost_known = self.cost_known and cost_known
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+
     @property
     def seconds(self) -> float:
         return (self.ended or time.time()) - self.started

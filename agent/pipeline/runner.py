@@ -129,10 +129,10 @@ class PipelineRun:
                 self.budget.settle(reserved, response.cost if response else 0.0)
         waited = time.monotonic() - asked
         traj = self.trajectory
-        traj.cost += response.cost
-        traj.cost_known = traj.cost_known and response.cost_known
-        traj.prompt_tokens += response.usage.prompt_tokens
-        traj.completion_tokens += response.usage.completion_tokens
+        usage = response.usage
+        traj.count_call(
+            response.cost, response.cost_known, usage.prompt_tokens, usage.completion_tokens
+        )
         self._call_costs.append(response.cost)
         step = Step(len(traj.steps) + 1, response.to_dict(), model_seconds=waited)
         step.seconds = waited
