@@ -173,12 +173,16 @@ class Sandbox(ABC):
             except (OSError, RuntimeError) as exc:
                 # The shell is gone and cannot come back: the container was killed, the
                 # engine went away. Callers see one kind of error for "the sandbox broke".
-                raise SandboxError(f"the sandbox stopped working: {exc}") from exc
+                raise SandboxError(self._why_broken(exc)) from exc
 
     def interrupt(self) -> None:
         """Stop the command that is running now (from another thread); the shell survives."""
         if self._shell is not None:
             self._shell.interrupt()
+
+    def _why_broken(self, exc: Exception) -> str:
+        """What to tell the user when a shell died under a command."""
+        return f"the sandbox stopped working: {exc}"
 
     # -- files ---------------------------------------------------------------------
     def resolve(self, path: str) -> str:
@@ -248,7 +252,7 @@ class Sandbox(ABC):
                         env={"GIT_PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0"},
                     )
                 except (OSError, RuntimeError) as exc:
-                    raise SandboxError(f"the sandbox stopped working: {exc}") from exc
+                    raise SandboxError(self._why_broken(exc)) from exc
                 if result.exit_code is not None or result.timed_out:
                     break
             return result

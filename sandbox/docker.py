@@ -181,6 +181,18 @@ class DockerSandbox(Sandbox):
             result.note = " ".join(filter(None, [PROCESS_LIMIT_NOTE, result.note]))
         return result
 
+    def _why_broken(self, exc: Exception) -> str:
+        try:
+            self.client.ping()
+        except Exception as lost:
+            # Nothing can remove the container now; the labels let prune find it later.
+            name = self.container.name if self.container is not None else "the container"
+            return (
+                f"lost the Docker engine mid-run ({lost.__class__.__name__}). {name} is left "
+                "behind: once the engine is back, `agent sandbox prune` removes it"
+            )
+        return super()._why_broken(exc)
+
     def _destroy(self) -> None:
         if self.controller is not None:
             self.controller.close()

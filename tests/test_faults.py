@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import docker
+import yaml
 from conftest import IMAGE, make_repo, require_backend
+from engine_proxy import EngineProxy
 
 from patchsmith.agent.loop import Agent
 from patchsmith.agent.models import ScriptedModel
 from patchsmith.agent.trajectory import Trajectory
 from patchsmith.sandbox import SandboxConfig, open_sandbox
+from patchsmith.sandbox.docker import OWNER_LABEL
 from patchsmith.tools.registry import Toolset
+
+AGENT = [sys.executable, "-m", "patchsmith.cli"]
 
 
 def bash(command: str) -> dict:
@@ -59,3 +68,52 @@ def test_a_full_disk_stops_the_run_and_keeps_what_was_saved(tmp_path):
     assert trajectory.status == "error" and "No space left" in trajectory.message
     assert len(trajectory.steps) == 3  # it stopped right away, not after spending more
     assert len(json.loads(Path(path).read_text())["steps"]) == 2  # the last good save
+
+
+def test_the_engine_going_away_mid_run_ends_with_sandbox_error_and_prune_cleans_up(tmp_path):
+    require_backend("docker")
+    repo = make_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
+    before = {p.name: p.read_bytes() for p in repo.iterdir() if p.is_file()}
+    proxy = EngineProxy(str(tmp_path / "engine.sock")).start()
+    script = tmp_path / "script.yaml"
+    script.write_text(yaml.safe_dump([bash("echo one > b.py"), bash("sleep 60"), bash("true")]))
+    env = {**os.environ, "DOCKER_HOST": proxy.url, "PATCHSMITH_IMAGE": IMAGE}
+    args = ["solve", "--text", "x", "--repo", str(repo), "--model", f"scripted:{script}"]
+    args += ["--output", str(tmp_path / "runs"), "--setup", "true"]
+    solve = subprocess.Popen(
+        [*AGENT, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    engine = docker.from_env()
+    try:
+        deadline = time.monotonic() + 60
+        while not started_sleeping(engine, solve.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        proxy.cut()  # mid-command: the model's `sleep 60` is running
+        out, err = solve.communicate(timeout=120)
+    finally:
+        solve.kill()
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    trajectory = json.loads((run_dir / "trajectory.json").read_text())
+    assert trajectory["status"] == "sandbox_error", out + err
+    assert solve.returncode != 0
+    assert "agent sandbox prune" in out + err  # it says how to clean up once the engine is back
+    assert {p.name: p.read_bytes() for p in repo.iterdir() if p.is_file()} == before
+
+    left = owned_by(engine, solve.pid)
+    assert left, "the container cannot have been removed while the engine was away"
+    proxy.start()  # the engine is back
+    prune = subprocess.run([*AGENT, "sandbox", "prune"], env=env, capture_output=True, text=True)
+    assert prune.returncode == 0, prune.stdout + prune.stderr
+    assert owned_by(engine, solve.pid) == []
+
+
+def owned_by(engine, pid: int) -> list:
+    return engine.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={pid}"})
+
+
+def started_sleeping(engine, pid: int) -> bool:
+    for container in owned_by(engine, pid):
+        top = container.top() if container.status == "running" else {"Processes": []}
+        if any("sleep 60" in " ".join(p) for p in top["Processes"] or []):
+            return True
+    return False
