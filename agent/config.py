@@ -77,6 +77,13 @@ class Settings:
     )
     cpus: float = _setting(2.0, "CPUs the sandbox may use.", above=0)
     pids: int = _setting(1024, "Most processes the sandbox may run at once.", minimum=1)
+    disk_reserve: str = _setting(
+        "2g",
+        "Free disk space the sandbox must leave: commands that keep writing below it are "
+        'stopped; "0" = no guard.',
+        pattern=r"\d+(\.\d+)? ?[kmgt]?i?b?",
+        expected='a size such as "2g" or "500m"',
+    )
     command_timeout: float = _setting(
         120.0, "Seconds a command may run when the call names no timeout.", above=0
     )
@@ -133,6 +140,7 @@ class Settings:
             "memory": self.memory,
             "cpus": self.cpus,
             "pids": self.pids,
+            "disk_reserve": self.disk_reserve,
             "command_timeout": self.command_timeout,
         }
         # `setup` arrived in SandboxConfig through separate work; tolerate a tree without it.

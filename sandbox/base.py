@@ -45,6 +45,9 @@ class SandboxConfig:
     memory: str = "4g"
     cpus: float = 2.0
     pids: int = 1024
+    # Docker cannot cap a volume's size: commands that keep writing once the disk holding the
+    # workspace has less than this free are killed (docker backend; "" or "0": no guard).
+    disk_reserve: str = "2g"
     command_timeout: float = 120.0
     output_limit: int = 100_000  # bytes of a command's output kept; the rest is elided
     start_timeout: float = 60.0  # for the sandbox's shell to answer; slow engines need more
@@ -98,9 +101,6 @@ class Sandbox(ABC):
 
     @abstractmethod
     def read_file(self, path: str) -> bytes: ...
-
-    @abstractmethod
-    def write_file(self, path: str, data: bytes | str) -> None: ...
 
     # -- lifecycle -----------------------------------------------------------------
     def start(
@@ -191,6 +191,26 @@ class Sandbox(ABC):
         if joined != self.root and not joined.startswith(self.root.rstrip("/") + "/"):
             raise PermissionError(f"path escapes the workspace: {path}")
         return joined
+
+    def write_file(self, path: str, data: bytes | str) -> None:
+        """Write a file in the workspace, never through a link that leads out of it (also
+        one swapped in by a command still running); a symlink itself is not written."""
+        payload = data.encode() if isinstance(data, str) else data
+        self._write(self.resolve(path), payload, inside=self.root)
+
+    def _write(self, target: str, payload: bytes, inside: str | None = None) -> None:
+        """Write through the bookkeeping shell (see _book): anywhere, or only `inside`."""
+        if self._bookkeeper is None or self._closed:
+            raise SandboxError("the sandbox is closed")
+        with self._bookkeeping_lock:
+            try:
+                result = self._bookkeeper.write_file(
+                    target, payload, self.config.command_timeout, inside=inside
+                )
+            except (OSError, RuntimeError) as exc:
+                raise SandboxError(self._why_broken(exc)) from exc
+        if result.exit_code != 0:
+            raise SandboxError(f"could not write {target}: {result.output.strip()[-300:]}")
 
     def list_files(self) -> list[str]:
         """Files in the workspace (tracked or new, not ignored), relative to the root."""

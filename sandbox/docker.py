@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .base import Sandbox, SandboxConfig, SandboxError
-from .docker_exec import Controller, ExecChannel
+from .docker_exec import Controller, DiskGuard, ExecChannel
 from .shell import CommandResult, ShellSession
 
 LABEL = "patchsmith.sandbox"
@@ -33,6 +33,11 @@ ROOT_DROPPED_CAPABILITIES = ["NET_RAW", "MKNOD", "SYS_CHROOT", "SETFCAP", "AUDIT
 PROCESS_LIMIT_NOTE = (
     "[the sandbox reached its process limit (a fork bomb?): every process started from the "
     "shell was killed]"
+)
+DISK_NOTE = (
+    "[the disk that holds the sandbox has less than {reserve} free and the command kept "
+    "writing, so what the shell started was killed: delete what is not needed (large build "
+    "or test outputs) before going on]"
 )
 
 
@@ -87,6 +92,7 @@ class DockerSandbox(Sandbox):
         self.root = posixpath.normpath(config.workspace)
         self.container = None
         self.controller: Controller | None = None
+        self.disk_guard: DiskGuard | None = None
 
     def _start(self, tar_bytes: bytes | None) -> Callable[[], ShellSession]:
         import docker.errors
@@ -142,7 +148,12 @@ class DockerSandbox(Sandbox):
             raise SandboxError("could not copy the repository into the container")
         if user:  # the copy and the fresh home are root's until handed over
             self._as_root(f"chown -R {user}: {shlex.quote(self.root)} /home/{user}")
+        from docker.utils import parse_bytes
+
         self.controller = Controller(self.client, self.container.id)
+        reserve = parse_bytes(cfg.disk_reserve) if cfg.disk_reserve else 0
+        if reserve:
+            self.disk_guard = DiskGuard(self.client, self.container.id, self.root, reserve)
         return lambda: ShellSession(
             lambda: ExecChannel(
                 self.client,
@@ -176,9 +187,16 @@ class DockerSandbox(Sandbox):
         # A fork bomb left in the background would starve this command: clear it first.
         ready = self.controller is not None and self._shell is not None and not self._closed
         relieved = ready and self.controller.guard(self._shell.pid)
+        if ready and self.disk_guard is not None:
+            self.disk_guard.watch(self._shell.pid)
         result = super().run(command, **options)
-        if relieved:
-            result.note = " ".join(filter(None, [PROCESS_LIMIT_NOTE, result.note]))
+        filled = self.disk_guard is not None and self.disk_guard.acted()
+        notes = [
+            DISK_NOTE.format(reserve=self.config.disk_reserve) if filled else None,
+            PROCESS_LIMIT_NOTE if relieved else None,
+            result.note,
+        ]
+        result.note = " ".join(filter(None, notes))
         return result
 
     def _why_broken(self, exc: Exception) -> str:
@@ -194,8 +212,9 @@ class DockerSandbox(Sandbox):
         return super()._why_broken(exc)
 
     def _destroy(self) -> None:
-        if self.controller is not None:
-            self.controller.close()
+        for helper in (self.controller, self.disk_guard):
+            if helper is not None:
+                helper.close()
         if self.container is not None:
             try:
                 remove_sandbox(self.client, self.container.id)
@@ -237,17 +256,6 @@ class DockerSandbox(Sandbox):
                 if member.isfile() and member.name.startswith(prefix):
                     found[member.name[len(prefix) :]] = bundle.extractfile(member).read()
         return {p: found[p] for p in paths if p in found}
-
-    def write_file(self, path: str, data: bytes | str) -> None:
-        self._write(self.resolve(path), data.encode() if isinstance(data, str) else data)
-
-    def _write(self, target: str, payload: bytes) -> None:
-        if self._bookkeeper is None or self._closed:
-            raise SandboxError("the sandbox is closed")
-        with self._bookkeeping_lock:
-            result = self._bookkeeper.write_file(target, payload, self.config.command_timeout)
-        if result.exit_code != 0:
-            raise SandboxError(f"could not write {target}: {result.output.strip()[-300:]}")
 
 
 @dataclass

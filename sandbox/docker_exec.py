@@ -1,5 +1,5 @@
-"""The pipes into a container: a bash started with `docker exec`, and the controller that
-kills what such a shell started (timeouts, interrupts, fork bombs)."""
+"""The pipes into a container: a bash started with `docker exec`, the controller that kills
+what such a shell started (timeouts, interrupts, fork bombs), and the disk guard."""
 
 from __future__ import annotations
 
@@ -9,18 +9,11 @@ import struct
 import threading
 import time
 
-# The controller: a bash started with the container that kills, on request, what a shell
-# started: its descendants (on a timeout or an interrupt), and also the orphans re-parented
-# to the container's init when the process limit is nearly reached (the children of a fork
-# bomb), sparing init, the keeper process and the shell itself unless asked. Detached
-# helpers such as the python tool's interpreter are orphans too: they survive timeouts.
-# It is already running and uses only builtins, because under a fork bomb the pid limit
-# leaves no room for a new process. It repeats until nothing is left, stopping
-# processes before killing them so that none can fork in between.
-# It also guards the process limit: a fork bomb sent to the background would otherwise
-# starve every later command. Protocol: "ID kill SHELL_PID INCLUDE_SHELL(0/1)" or
-# "ID guard SHELL_PID" in; "done ID" out ("done ID killed" if the guard acted).
-_CONTROLLER = r"""
+# kill_tree SHELL INCLUDE_SHELL ORPHANS: kill what SHELL started (and SHELL itself with
+# INCLUDE_SHELL=1; with ORPHANS=1 also every process re-parented to init, whole trees).
+# Builtins only; it repeats until nothing is left, stopping processes before killing them
+# so that none can fork in between.
+_KILL_TREE = r"""
 kill_tree() {
   local shell=$1 include=$2 orphans=$3 round p a line rest argv0
   local -A parent
@@ -50,6 +43,20 @@ kill_tree() {
     kill -STOP "${victims[@]}" 2>/dev/null; kill -KILL "${victims[@]}" 2>/dev/null
   done
 }
+"""
+# The controller: a bash started with the container that kills, on request, what a shell
+# started: its descendants (on a timeout or an interrupt), and also the orphans re-parented
+# to the container's init when the process limit is nearly reached (the children of a fork
+# bomb), sparing init, the keeper process and the shell itself unless asked. Detached
+# helpers such as the python tool's interpreter are orphans too: they survive timeouts.
+# It is already running and uses only builtins, because under a fork bomb the pid limit
+# leaves no room for a new process.
+# It also guards the process limit: a fork bomb sent to the background would otherwise
+# starve every later command. Protocol: "ID kill SHELL_PID INCLUDE_SHELL(0/1)" or
+# "ID guard SHELL_PID" in; "done ID" out ("done ID killed" if the guard acted).
+_CONTROLLER = (
+    _KILL_TREE
+    + r"""
 pids_pressure() {  # true when the container is at 75% of its process limit (cgroup v1 or v2)
   local f cur= max=
   for f in /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids/pids.current; do
@@ -66,6 +73,38 @@ while read -r id request shell include; do
   esac
 done
 """
+)
+
+
+# The disk guard: Docker cannot cap a volume's size, so twice a second this bash reads the
+# free space where the workspace lives, and when that is below the reserve and still
+# shrinking it kills what the watched shell started (descendants and orphans) and says
+# "disk". A model can fill its sandbox but not the host, and deleting is never stopped.
+# It is a process of its own because reading free space takes a process (stat), which
+# under a fork bomb bash would retry for seconds: the controller must never wait on that.
+# Arguments: WORKSPACE RESERVE_BYTES. In: the watched shell's pid, a line each time it
+# changes. Out: "disk" each time it acted.
+_DISK_GUARD = (
+    _KILL_TREE
+    + r"""
+workspace=$1 reserve=$2 watched= last_free=0 partial=
+while :; do
+  if read -r -t 0.5 line; then
+    watched=$partial$line partial=
+  elif (( $? > 128 )); then  # nothing new for half a second: look at the disk
+    partial+=$line
+    [[ -n $watched ]] || continue
+    out=$(stat -f -c '%a %S' -- "$workspace" 2>/dev/null) || continue
+    free=$(( ${out% *} * ${out#* } ))
+    # Said first, so that it is there by the time the host sees the command end.
+    if (( free < reserve && free < last_free )); then echo disk; kill_tree "$watched" 0 1; fi
+    last_free=$free
+  else
+    break  # the host closed the channel
+  fi
+done
+"""
+)
 
 
 class ExecChannel:
@@ -183,6 +222,39 @@ class Controller:
                     break
                 self.pending += chunk
             return ""
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+class DiskGuard:
+    """The container's disk guard (see _DISK_GUARD), one per sandbox with a reserve."""
+
+    def __init__(self, client, container_id: str, workspace: str, reserve: int):
+        script = ("bash", "--noprofile", "--norc", "-c", _DISK_GUARD, "disk-guard")
+        self.channel = ExecChannel(
+            client, container_id, "/", {}, command=(*script, workspace, str(reserve))
+        )
+        self.watched: int | None = None
+
+    def watch(self, shell_pid: int) -> None:
+        if shell_pid == self.watched:
+            return
+        try:
+            self.channel.send(f"{shell_pid}\n".encode())
+        except OSError:  # the container is gone: the command about to run will say so
+            return
+        self.watched = shell_pid
+
+    def acted(self) -> bool:
+        """Whether it killed anything since the last time we asked (never waits)."""
+        said = b""
+        try:
+            while chunk := self.channel.recv(0):
+                said += chunk
+        except OSError:
+            pass
+        return b"disk" in said
 
     def close(self) -> None:
         self.channel.close()

@@ -129,11 +129,6 @@ class LocalSandbox(Sandbox):
     def read_file(self, path: str) -> bytes:
         return Path(self.resolve(path)).read_bytes()
 
-    def write_file(self, path: str, data: bytes | str) -> None:
-        target = Path(self.resolve(path))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data.encode() if isinstance(data, str) else data)
-
 
 def _extract(archive: tarfile.TarFile, dest: str) -> None:
     if hasattr(tarfile, "tar_filter"):  # Python >= 3.10.12 / 3.11.4

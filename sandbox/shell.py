@@ -9,6 +9,7 @@ Both backends talk to their shell through this module; they differ only in the c
 from __future__ import annotations
 
 import base64
+import posixpath
 import re
 import secrets
 import shlex
@@ -89,6 +90,21 @@ class _CappedBuffer:
         )
 
 
+# A write that cannot leave `root`: from inside the real directory (cd -P, then checked
+# with pwd -P), into a new file that is renamed over the old one, so that a link swapped in
+# at the last moment is replaced, never followed. The mode of the file it replaces is kept.
+_CONFINED_WRITE = (
+    '( skip() {{ head -c {size} >/dev/null; [ -z "$1" ] || echo "$1"; exit $2; }}; '
+    "r=$(cd -P -- {root} && pwd -P) && mkdir -p -- {dir} && cd -P -- {dir} || skip '' 26; "
+    'case "$(pwd -P)/" in "$r"/*) ;; *) skip "the directory leads outside $r, to $(pwd -P)" 24 ;; '
+    "esac; [ -L {name} ] && skip 'it is a symbolic link' 25; "
+    "t=$(mktemp .patchsmith-write-XXXXXX) || skip '' 26; "
+    'head -c {size} | base64 -d > "$t" && '
+    "{{ m=$(stat -c %a -- {name} 2>/dev/null) || m=$(printf %o $(( 0666 & ~$(umask) ))); }} && "
+    'chmod "$m" "$t" && mv -fT -- "$t" {name} || {{ rm -f -- "$t"; exit 27; }} )'
+)
+
+
 class ShellSession:
     def __init__(self, spawn: Callable[[], Channel], root: str, start_timeout: float = 60.0):
         self._spawn = spawn
@@ -122,18 +138,31 @@ class ShellSession:
             action = f"( {exports}{cd}{action} )"
         return self._send(f"{action}\n".encode(), timeout, output_limit)
 
-    def write_file(self, path: str, data: bytes, timeout: float) -> CommandResult:
+    def write_file(
+        self, path: str, data: bytes, timeout: float, inside: str | None = None
+    ) -> CommandResult:
         """Write `data` to `path` (absolute) through the shell's own input: no extra process
         to start, no archive to build. The bytes go base64-encoded to a `head -c` that reads
-        exactly that many, so that even if the write fails half-way what is left over is
-        one harmless word for the shell, never a command."""
+        exactly that many whatever happens, so that nothing of them is left over for the
+        shell to run.
+
+        With `inside`, the file must end up in that directory tree: the check and the write
+        are one step in the shell (so nothing can swap a directory for a link in between),
+        exit code 24 if the directory leads elsewhere, 25 if the file is a symlink."""
         payload = base64.b64encode(data)
-        target = shlex.quote(path)
-        command = (
-            f'mkdir -p -- "$(dirname -- {target})" && '
-            f"head -c {len(payload)} | base64 -d > {target}\n"
-        )
-        return self._send(command.encode() + payload + b"\n", timeout, 4096)
+        size, target = len(payload), shlex.quote(path)
+        if inside is None:
+            command = (
+                f'mkdir -p -- "$(dirname -- {target})" && head -c {size} | base64 -d > {target}'
+            )
+        else:
+            command = _CONFINED_WRITE.format(
+                root=shlex.quote(inside),
+                dir=shlex.quote(posixpath.dirname(path)),
+                name=shlex.quote(posixpath.basename(path)),
+                size=size,
+            )
+        return self._send(f"{command}\n".encode() + payload + b"\n", timeout, 4096)
 
     def _send(self, script: bytes, timeout: float, output_limit: int) -> CommandResult:
         self._interrupt.clear()

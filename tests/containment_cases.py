@@ -532,7 +532,8 @@ CASES: tuple[Case, ...] = (
         recovers=True,
     ),
     Case(
-        "fill_the_workspace_disk",  # capped at 200 MB: the workspace has no disk quota
+        # 200 MB only: the disk guard that stops a real fill is tested in test_faults.py.
+        "fill_the_workspace_disk",
         (bash("mkdir -p build && fallocate -l 200M build/fill.bin && stat -c %s build/fill.bin"),),
         INSIDE,
         signs=r"^209715200$",

@@ -117,3 +117,20 @@ def started_sleeping(engine, pid: int) -> bool:
         if any("sleep 60" in " ".join(p) for p in top["Processes"] or []):
             return True
     return False
+
+
+def test_a_command_filling_the_disk_is_stopped_at_the_reserve_and_deleting_recovers(tmp_path):
+    require_backend("docker")
+    repo = make_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
+    with open_sandbox(repo, config=SandboxConfig(image=IMAGE)) as probe:
+        free = int(probe.run("echo $(( $(stat -f -c '%a * %S' .) ))").output)
+    # A reserve 300 MB below what is free now: writing 3 GB must be stopped near 300 MB.
+    config = SandboxConfig(image=IMAGE, disk_reserve=str(free - 300 * 2**20))
+    with open_sandbox(repo, config=config) as sandbox:
+        fill = sandbox.run("head -c 3G /dev/zero > fill.bin; echo exit $?", timeout=120)
+        size = int(sandbox.run("stat -c %s fill.bin").output)
+        assert "exit 137" in fill.output and "disk" in fill.note, (fill.output, fill.note)
+        assert size < 2 * 2**30
+        assert sandbox.run("rm fill.bin && echo gone").output.strip() == "gone"
+        after = sandbox.run("head -c 10M /dev/zero > small.bin && echo ok")
+        assert after.output.strip() == "ok" and "disk" not in (after.note or "")

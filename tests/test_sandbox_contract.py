@@ -138,6 +138,24 @@ def test_writing_keeps_an_existing_files_mode(sandbox):
     assert sandbox.run("./run.sh").output == "b\n"
 
 
+def test_a_new_file_gets_the_usual_mode(sandbox):
+    sandbox.write_file("fresh.txt", "x\n")
+    assert sandbox.run("stat -c %a fresh.txt").output.strip() == "644"
+
+
+def test_a_write_never_goes_through_a_link_swapped_in_for_a_directory(sandbox):
+    # What a command left running in the background could do between a tool's check of a
+    # path and its write: make a directory on the way a link to somewhere else.
+    outside = f"/tmp/ps-outside-{uuid.uuid4().hex[:8]}"
+    sandbox.run(f"mkdir -p {outside} && ln -s {outside} pkg && ln -s {outside}/f.py link.py")
+    with pytest.raises(SandboxError, match="leads outside"):
+        sandbox.write_file("pkg/new.py", "x = 1\n")
+    with pytest.raises(SandboxError, match="symbolic link"):
+        sandbox.write_file("link.py", "x = 1\n")
+    listing = sandbox.run(f"ls -A {outside}; echo end; rm -rf {outside}").output
+    assert listing == "end\n"  # nothing was written there, and the shell is in step
+
+
 def test_paths_outside_the_workspace_are_refused(sandbox):
     with pytest.raises(PermissionError):
         sandbox.read_file("../../etc/passwd")
