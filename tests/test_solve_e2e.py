@@ -158,6 +158,43 @@ def test_ctrl_c_leaves_a_trajectory_and_no_container(tmp_path, repo):
     assert trajectory["status"] == "interrupted"
 
 
+def test_ctrl_c_during_setup_leaves_no_container_and_no_half_made_environment(tmp_path, repo):
+    require_backend("docker")
+    import docker
+
+    marker = f"sleep 6{time.time_ns() % 1000:03d}"  # a setup no earlier run has cached
+    script = [{"tool_calls": [{"name": "submit", "arguments": {"summary": "x"}}]}]
+    args = [*solve_args(tmp_path, repo, "docker", script)[:-2], "--setup", marker]
+    proc = subprocess.Popen(
+        [*AGENT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=agent_env()
+    )
+    client = docker.from_env()
+    owned = {"label": f"patchsmith.owner-pid={proc.pid}"}
+    deadline = time.monotonic() + 60
+    while not running(client, owned, marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert running(client, owned, marker), "setup never started"
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert proc.returncode == 130
+    assert client.containers.list(all=True, filters=owned) == []
+    images = client.images.list(filters={"label": "patchsmith.env.key"})
+    assert not [i for i in images if marker in i.labels.get("patchsmith.env.setup", "")]
+    assert (
+        subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True
+        ).stdout
+        == ""
+    )
+
+
+def running(client, filters: dict, command: str) -> bool:
+    for container in client.containers.list(filters=filters):
+        if any(command in " ".join(p) for p in container.top()["Processes"] or []):
+            return True
+    return False
+
+
 def test_solve_without_a_model_explains_what_to_do(tmp_path, repo):
     result = agent("solve", "--text", "x", "--repo", str(repo))
     assert result.returncode == 2 and "--model" in result.stderr
