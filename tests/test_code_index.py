@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -344,6 +346,26 @@ def test_a_second_index_on_the_same_files_parses_nothing(cache_dir):
     # Sources come from the cache too: showing a symbol costs no sandbox round trip.
     assert "12 |             return helper(a) + b" in show(second, "method")
     assert sandbox.reads == 0
+
+
+def test_the_disk_cache_starts_over_past_its_size_limit(cache_dir, monkeypatch):
+    monkeypatch.setenv("PATCHSMITH_CACHE_MAX_MB", "0.2")  # 200 KB
+    noise = random.Random(7)  # text that does not compress away: about 100 KB a round
+    rounds = [
+        {
+            f"r{r}/m{i}.py": f"def f{i}():\n    return {noise.randbytes(1200).hex()!r}\n"
+            for i in range(40)
+        }
+        for r in range(6)
+    ]
+    for files in rounds:
+        build(files, cache_dir)
+    (cache_file,) = cache_dir.glob("*.sqlite")
+    with sqlite3.connect(cache_file) as db:
+        (kept,) = db.execute("SELECT count(*) FROM sources").fetchone()
+    assert kept < 3 * 40  # of the 240 files written, no more than the limit holds
+    again, _ = build(rounds[-1], cache_dir)
+    assert again.stats.from_disk == 40  # what came last is still cached
 
 
 def test_update_reparses_only_what_changed_and_drops_deleted_files(cache_dir):

@@ -5,7 +5,9 @@ between Pythons) holds one row per distinct file content, so any process indexin
 checkout of a repository reuses what an earlier one parsed. Contents are kept (compressed)
 so showing a symbol's source needs no round trip to the sandbox. SQLite gives safe concurrent
 access when several agents share the cache. The cache is an optimisation only: when it
-cannot be opened, read or written, indexing carries on without it.
+cannot be opened, read or written, indexing carries on without it. Nor does it grow without
+end: past its limit ($PATCHSMITH_CACHE_MAX_MB, default 1024) it starts over, which costs one
+cold index and keeps the rules simple (no bookkeeping of use on every read).
 """
 
 from __future__ import annotations
@@ -28,11 +30,21 @@ _CHUNK = 500  # keys per SELECT, well under SQLite's limit on bound parameters
 
 
 def default_cache_dir() -> Path:
-    """$PATCHSMITH_CACHE_DIR if set, else ~/.cache/patchsmith/index."""
+    """The index part of patchsmith's cache: ($PATCHSMITH_CACHE_DIR or ~/.cache/patchsmith)
+    /index, beside what the benchmarks keep."""
     configured = os.environ.get("PATCHSMITH_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    return Path.home() / ".cache" / "patchsmith" / "index"
+    base = Path(configured) if configured else Path.home() / ".cache" / "patchsmith"
+    return base / "index"
+
+
+def size_limit() -> int:
+    """Bytes of rows the cache may hold: $PATCHSMITH_CACHE_MAX_MB, default 1024 MB."""
+    configured = os.environ.get("PATCHSMITH_CACHE_MAX_MB", "").strip()
+    try:
+        return int(float(configured) * 2**20) if configured else 2**30
+    except ValueError:
+        log.warning("PATCHSMITH_CACHE_MAX_MB=%r is not a number; using 1024", configured)
+        return 2**30
 
 
 def cache_key(language: str, blob: str) -> str:
@@ -76,6 +88,11 @@ class DiskCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
+                if _bytes_used(db) > size_limit():
+                    # Emptied pages are reused by what comes next: the file stops growing.
+                    log.info("code index cache %s reached its size limit; starting over", self.path)
+                    db.execute("DELETE FROM records")
+                    db.execute("DELETE FROM sources")
                 db.executemany("INSERT OR REPLACE INTO records (key, data) VALUES (?, ?)", rows)
                 db.executemany("INSERT OR REPLACE INTO sources (key, data) VALUES (?, ?)", blobs)
         except (sqlite3.Error, OSError) as exc:
@@ -120,6 +137,14 @@ class DiskCache:
             "code index cache %s: could not %s (%s); continuing without it", self.path, action, exc
         )
         self.enabled = False
+
+
+def _bytes_used(db: sqlite3.Connection) -> int:
+    """The size of the pages in use: the file itself never shrinks."""
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    (free,) = db.execute("PRAGMA freelist_count").fetchone()
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    return (pages - free) * page_size
 
 
 def _encode(record: Extracted) -> bytes:

@@ -110,8 +110,8 @@ def git_blob_id(data: bytes) -> str:
 
 class CodeIndex:
     """Symbols of one sandbox workspace. Building it reads and parses every source file not
-    already in the on-disk cache (`cache_dir`, by default $PATCHSMITH_CACHE_DIR or
-    ~/.cache/patchsmith/index; `disk_cache=False` keeps nothing on disk)."""
+    already in the on-disk cache (`cache_dir`, by default ~/.cache/patchsmith/index, see
+    cache.py; `disk_cache=False` keeps nothing on disk)."""
 
     def __init__(
         self, sandbox: Sandbox, cache_dir: str | Path | None = None, disk_cache: bool = True

@@ -183,7 +183,7 @@ def load_corpus(
     source: FileSource, cache_dir: str | Path | None = None, disk_cache: bool = True
 ) -> Corpus:
     """The corpus of `source`'s files, from the disk cache when this exact snapshot was
-    indexed before (`cache_dir`: default $PATCHSMITH_CACHE_DIR or ~/.cache/patchsmith/index;
+    indexed before (`cache_dir`: default the index cache, see index/cache.py;
     `disk_cache=False` neither reads nor writes it)."""
     hashes = {path: blob for path, blob in source.file_hashes().items() if indexable(path)}
     key = corpus_key(hashes)
