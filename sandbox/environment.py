@@ -7,14 +7,7 @@ from that image with the network as configured (off by default). The key covers 
 image id, the commands and the contents of the dependency manifests, so later commits reuse
 the image until one of those changes.
 
-Manifests hashed into the key: the files in MANIFESTS at the top of the tree; every
-requirements*/constraints* .txt/.in at the top and every .txt/.in in requirements/; and any
-file of the tree that a setup command names (`pip install -r ci/deps.txt` keys ci/deps.txt).
-
-The default setup, for Python only (the image has no other toolchain): `pip install -r` each
-top-level requirements*.txt and requirements/*.txt (docs requirements skipped),
-then `pip install -e .` when there is a pyproject.toml or setup.py, with the extras named
-test/tests/testing when the project declares them. Anything else needs explicit setup.
+What setup runs by default and what the key covers: setup_plan.py.
 
 A derived image made at one commit is reused at another, so the files of the first tree
 that it still holds in /workspace are listed in /opt/patchsmith and deleted before the new
@@ -25,13 +18,9 @@ stays.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
-import posixpath
-import re
-import shlex
 import socket
 import tarfile
 import tempfile
@@ -44,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from .base import SandboxError
 from .docker import HOST_LABEL, LABEL, OWNER_LABEL, WORKSPACE
+from .setup_plan import default_setup, environment_key, manifest_paths
 
 if TYPE_CHECKING:
     from .base import Sandbox
@@ -59,32 +49,7 @@ MANIFESTS_LABEL = "patchsmith.env.manifests"
 # Outside the workspace, so that the sandbox's git never sees them.
 TREE_FILES = "/opt/patchsmith/setup-tree-files"
 TREE_DIRS = "/opt/patchsmith/setup-tree-dirs"
-KEY_VERSION = 1  # bump when the meaning of a key changes, so old images are not reused
 
-MANIFESTS = (
-    "pyproject.toml",
-    "setup.py",
-    "setup.cfg",
-    "Pipfile",
-    "Pipfile.lock",
-    "poetry.lock",
-    "pdm.lock",
-    "uv.lock",
-    "environment.yml",
-    "package.json",
-    "package-lock.json",
-    "yarn.lock",
-    "pnpm-lock.yaml",
-    "Gemfile",
-    "Gemfile.lock",
-    "go.mod",
-    "go.sum",
-    "Cargo.toml",
-    "Cargo.lock",
-)
-_TOP_REQUIREMENTS = re.compile(r"(requirements|constraints)[^/]*\.(txt|in)")
-_TEST_EXTRAS = ("test", "tests", "testing")
-_DOCS = re.compile(r"(^|[^a-z])docs?([^a-z]|$)")  # requirements-docs.txt, requirements/doc.txt
 # Given to every setup command, not baked into the image.
 SETUP_ENV = {
     "PIP_BREAK_SYSTEM_PACKAGES": "1",
@@ -127,51 +92,6 @@ class SetupError(SandboxError):
             f"setup command `{command}` {self.status}. Last lines of its output:\n{tail}\n"
             "Fix the setup commands (or pass none) and run again."
         )
-
-
-def default_setup(repo_files: Iterable[str], texts: Mapping[str, str] | None = None) -> list[str]:
-    """The setup commands a repository with these files needs when none are configured.
-
-    `texts` holds the contents of pyproject.toml / setup.py / setup.cfg when known; they are
-    read only to find test extras.
-    """
-    files = set(repo_files)
-    commands = [
-        f"python3 -m pip install -r {shlex.quote(path)}"
-        for path in sorted(files)
-        if _is_requirements(path, installable=True) and not _DOCS.search(path.lower())
-    ]
-    if "pyproject.toml" in files or "setup.py" in files:
-        extras = _test_extras(texts or {})
-        target = f".[{','.join(extras)}]" if extras else "."
-        commands.append(f"python3 -m pip install -e {shlex.quote(target)}")
-    return commands
-
-
-def manifest_paths(repo_files: Iterable[str], commands: Iterable[str] = ()) -> list[str]:
-    """The files of the tree whose contents decide what setup produces."""
-    files = set(repo_files)
-    chosen = {p for p in files if p in MANIFESTS or _is_requirements(p, installable=False)}
-    for command in commands:
-        for word in _words(command):
-            for candidate in (word, word.partition("=")[2], word[2:] if word[:2] == "-r" else ""):
-                path = posixpath.normpath(candidate) if candidate else ""
-                if path in files:
-                    chosen.add(path)
-    return sorted(chosen)
-
-
-def environment_key(
-    base_image_id: str, commands: Iterable[str], manifests: Mapping[str, bytes]
-) -> str:
-    """A hex digest naming the environment made by `commands` on that image for these files."""
-    identity = {
-        "version": KEY_VERSION,
-        "base": base_image_id,
-        "setup": list(commands),
-        "manifests": {p: hashlib.sha256(data).hexdigest() for p, data in manifests.items()},
-    }
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
 def prepare_environment(
@@ -434,41 +354,6 @@ class _TreeView:
                 info.size, info.mode = len(data), 0o644
                 archive.addfile(info, io.BytesIO(data))
         return buf.getvalue()
-
-
-def _is_requirements(path: str, installable: bool) -> bool:
-    """A requirements file: any kind when keying, only the ones `pip install -r` takes when not."""
-    folder, name = posixpath.split(path)
-    if installable:
-        return name.endswith(".txt") and (
-            folder == "requirements" or (folder == "" and name.startswith("requirements"))
-        )
-    if folder == "":
-        return bool(_TOP_REQUIREMENTS.fullmatch(name))
-    return folder == "requirements" and name.endswith((".txt", ".in"))
-
-
-def _test_extras(texts: Mapping[str, str]) -> list[str]:
-    found = set()
-    sections = [
-        (texts.get("pyproject.toml", ""), "project.optional-dependencies"),
-        (texts.get("setup.cfg", ""), "options.extras_require"),
-    ]
-    for text, section in sections:
-        body = re.search(rf"^\[{re.escape(section)}\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
-        if body:
-            found |= set(re.findall(r'^\s*"?(tests?|testing)"?\s*=', body.group(1), re.M))
-    setup_py = texts.get("setup.py", "")
-    if "extras_require" in setup_py:
-        found |= set(re.findall(r"""["'](tests?|testing)["']\s*:""", setup_py))
-    return [name for name in _TEST_EXTRAS if name in found]
-
-
-def _words(command: str) -> list[str]:
-    try:
-        return shlex.split(command)
-    except ValueError:  # unbalanced quotes: the shell will say so; the key need not
-        return command.split()
 
 
 def _quiet(_: str) -> None:

@@ -12,14 +12,8 @@ import pytest
 from conftest import IMAGE, make_repo, require_backend
 
 from patchsmith.sandbox import SandboxConfig, SandboxError, open_sandbox
-from patchsmith.sandbox.environment import (
-    KEY_LABEL,
-    SETUP_LABEL,
-    default_setup,
-    environment_key,
-    list_environments,
-    manifest_paths,
-)
+from patchsmith.sandbox.environment import KEY_LABEL, SETUP_LABEL, list_environments
+from patchsmith.sandbox.setup_plan import default_setup, environment_key, manifest_paths
 
 PIP = "python3 -m pip install"
 
