@@ -19,8 +19,10 @@ BASE_REF = "refs/patchsmith/base"
 # A `git` for bookkeeping: no hooks, no fsmonitor, no external diff or textconv, and every
 # filter driver the workspace's config defines turned off.
 _SAFE_GIT = r"""
-filters=$(command git config --includes --name-only --get-regexp '^filter\.' 2>/dev/null \
-  | sed -E 's/\.[^.]+$//' | sort -u)
+filters=
+while IFS= read -r f; do  # filter.NAME.KEY -> filter.NAME, once each (builtins: no sed, sort)
+  f=${f%.*}; [[ " $filters " == *" $f "* ]] || filters+=" $f"
+done < <(command git config --includes --name-only --get-regexp '^filter\.' 2>/dev/null)
 git() {
   local overrides=() f
   for f in $filters; do
