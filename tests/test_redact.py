@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from patchsmith.agent.bench.store import BenchStore, InstanceLog
 from patchsmith.agent.redact import MASK, redact, secret_values
 from patchsmith.agent.trajectory import Trajectory
 
@@ -43,3 +44,21 @@ def test_a_saved_trajectory_holds_no_key(tmp_path, monkeypatch):
     saved = path.read_text()
     assert "x" * 40 not in saved
     assert json.loads(saved)["diff"] == f"+print('{MASK}')\n"
+
+
+def test_benchmark_results_and_logs_hold_no_key_but_patches_stay_exact(tmp_path, monkeypatch):
+    key = "sk-proj-" + "y" * 40
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    store = BenchStore(tmp_path)
+    patch = f"+KEY = '{key}'  # the model wrote it: a patch is never rewritten\n"
+    store.save(
+        {"instance_id": "a__b-1", "status": "error", "message": f"AuthenticationError: {key}"},
+        {"instance_id": "a__b-1", "model_name_or_path": "m", "model_patch": patch},
+    )
+    log = InstanceLog(tmp_path / "logs" / "a__b-1" / "run.log")
+    log.line(f"model error: bad key {key}")
+    log.close()
+    assert key not in (tmp_path / "results.json").read_text()
+    assert json.loads((tmp_path / "results.json").read_text())["instances"]["a__b-1"]["message"]
+    assert key not in (tmp_path / "logs" / "a__b-1" / "run.log").read_text()
+    assert json.loads((tmp_path / "preds.json").read_text())["a__b-1"]["model_patch"] == patch

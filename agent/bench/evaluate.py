@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from patchsmith.sandbox import Sandbox, SandboxError
 
+from ..redact import redact
 from .dataset import Instance, patch_files
 from .grading import grade
 from .logparse import between_markers, parse_log
@@ -152,7 +153,7 @@ class _Log:
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(self.parts), encoding="utf-8")
+        path.write_text(redact("".join(self.parts)), encoding="utf-8")
 
 
 def evaluate_prediction(

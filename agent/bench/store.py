@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..redact import redact
+
 PREDS, RESULTS, TRAJS, LOGS = "preds.json", "results.json", "trajs", "logs"
 
 
@@ -66,9 +68,12 @@ class BenchStore:
                 self.preds.pop(iid, None)
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             write_json(self.directory / PREDS, self.preds)
+            # Results carry error messages (a provider's may quote a key): masked. The
+            # predictions are patches, which must stay exact.
             write_json(
                 self.directory / RESULTS,
                 {**self.header, "updated": stamp, "instances": self.results},
+                redacted=True,
             )
 
     def _read(self, name: str) -> dict:
@@ -91,15 +96,17 @@ class InstanceLog:
 
     def line(self, text: str) -> None:
         if not self.handle.closed:
-            self.handle.write(f"{time.strftime('%H:%M:%S')} {text.rstrip()}\n")
+            self.handle.write(f"{time.strftime('%H:%M:%S')} {redact(text.rstrip())}\n")
             self.handle.flush()
 
     def close(self) -> None:
         self.handle.close()
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write atomically: a run killed mid-write leaves the previous version."""
+def write_json(path: Path, data: Any, redacted: bool = False) -> None:
+    """Write atomically: a run killed mid-write leaves the previous version. `redacted`
+    masks what looks like a credential (see redact.py)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    text = json.dumps(data, indent=1, ensure_ascii=False)
+    tmp.write_text(redact(text) if redacted else text, encoding="utf-8")
     os.replace(tmp, path)
