@@ -48,6 +48,10 @@ def _setting(default: Any, help: str, **checks: Any) -> Any:
     return field(default=default, metadata={"help": help, **checks})
 
 
+# Sizes as Docker reads them: bytes, or k/m/g with an optional b (no "gib", no "t").
+SIZE = r"\d+(\.\d+)? ?[kmg]?b?"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run needs, built once by `load_settings` and passed down."""
@@ -72,7 +76,7 @@ class Settings:
     memory: str = _setting(
         "4g",
         "Memory limit of the sandbox.",
-        pattern=r"\d+(\.\d+)? ?[kmgt]?i?b?",
+        pattern=SIZE,
         expected='a size such as "4g" or "512m"',
     )
     cpus: float = _setting(2.0, "CPUs the sandbox may use.", above=0)
@@ -81,7 +85,7 @@ class Settings:
         "2g",
         "Free disk space the sandbox must leave: commands that keep writing below it are "
         'stopped; "0" = no guard.',
-        pattern=r"\d+(\.\d+)? ?[kmgt]?i?b?",
+        pattern=SIZE,
         expected='a size such as "2g" or "500m"',
     )
     command_timeout: float = _setting(

@@ -324,6 +324,19 @@ def test_a_bad_value_in_the_user_file_names_file_and_key(home: Path):
     assert message.startswith(f'{USER_LABEL}: memory = "a lot" is invalid')
 
 
+@pytest.mark.parametrize("name", ["memory", "disk_reserve"])
+def test_every_size_docker_accepts_passes_and_no_other(home: Path, name: str):
+    from docker.utils import parse_bytes
+
+    for size in ["4g", "512m", "1.5 gb", "100", "2G"]:
+        write_user_config(home, f'{name} = "{size}"\n')
+        value = getattr(load(None, home), name)
+        assert parse_bytes(value) > 0
+    for size in ["4gib", "1t", "lots"]:
+        write_user_config(home, f'{name} = "{size}"\n')
+        assert "is invalid" in config_error(None, home)
+
+
 def test_a_bad_flag_value_names_the_flag(home: Path):
     message = config_error(None, home, {"step_limit": "-3"})
     assert message == 'flag --step-limit = "-3" is invalid: expected a whole number of at least 0'
