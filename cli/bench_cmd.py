@@ -57,8 +57,9 @@ def run_bench(
     (--redo runs them again). `mini` is a small bundled set that runs offline; with no
     --model it plays the bundled scripted fixes.
 
-    Exit codes: 0 every instance is done; 1 some are not (errors, the total cost limit);
-    2 bad input; 130 interrupted (Ctrl-C stops cleanly; a second Ctrl-C stops at once).
+    Exit codes: 0 every instance is done; 1 some are not (errors, the total cost limit,
+    the Docker engine gone); 2 bad input; 130 interrupted (Ctrl-C stops cleanly; a second
+    Ctrl-C stops at once).
 
     Examples:\n
       agent run-bench mini --evaluate\n
@@ -131,6 +132,13 @@ def run_bench(
         fail(escape(str(exc)))
     print_summary(progress, options.output_dir, evaluated=evaluate)
     write_report(options.output_dir, dataset)
+    if run.engine_lost:
+        err_console.print(
+            "[red]stopped[/]: lost the Docker engine mid-run. Once it is back, `agent sandbox "
+            "prune` removes the containers this run could not, and the same command goes on "
+            "where it stopped."
+        )
+        raise typer.Exit(EXIT_FAILED)
     if run.interrupted:
         err_console.print("[yellow]interrupted[/]: run the same command again to go on")
         raise typer.Exit(EXIT_INTERRUPTED)

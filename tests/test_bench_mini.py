@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,10 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import IMAGE, require_backend
+from engine_proxy import EngineProxy
 
 from patchsmith.agent.bench.dataset import MINI_DATASET, MINI_SCRIPTS, load_dataset
 from patchsmith.agent.bench.environment import instance_repository
 
+AGENT = [sys.executable, "-m", "patchsmith.cli"]
 # The command function itself, as `agent run-bench` runs it.
 RUN_BENCH = [
     sys.executable,
@@ -139,24 +140,9 @@ def test_an_interrupted_run_goes_on_without_redoing_finished_instances(tmp_path,
     chosen = [i.instance_id for i in load_dataset("mini")[:3]]
     # The first instance is quick; the others start with a long command, so the interrupt
     # lands while they run.
-    scripts.mkdir()
-    shutil.copy(MINI_SCRIPTS / f"{chosen[0]}.yaml", scripts)
-    wait = {
-        "text": "Wait.",
-        "tool_calls": [{"name": "bash", "arguments": {"command": "sleep 300"}}],
-    }
-    for iid in chosen[1:]:
-        turns = yaml.safe_load((MINI_SCRIPTS / f"{iid}.yaml").read_text())
-        (scripts / f"{iid}.yaml").write_text(yaml.safe_dump([wait, *turns]))
+    write_scripts(scripts, quick=chosen[:1], slow=chosen[1:])
     args = ["mini", "--slice", "0:3", "--workers", "1", "-o", str(out)]
-
-    process = subprocess.Popen(
-        [*RUN_BENCH, *args, "--model", f"scripted:{scripts}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=bench_env(cache),
-    )
+    process = start_bench([*args, "--model", f"scripted:{scripts}"], bench_env(cache))
     try:
         wait_for(lambda: first_done(out, chosen[0]), process)
         wait_for(lambda: (out / "logs" / chosen[1] / "run.log").exists(), process)
@@ -185,6 +171,53 @@ def test_an_interrupted_run_goes_on_without_redoing_finished_instances(tmp_path,
     assert sorted(records) == sorted(chosen) and all(r["done"] for r in records.values())
     assert sorted(read(out / "preds.json")) == sorted(chosen)
     assert (out / "trajs" / f"{chosen[0]}.traj.json").read_bytes() == first_trajectory
+
+
+def test_losing_the_engine_stops_the_run_and_the_same_command_goes_on(tmp_path, cache):
+    require_backend("docker")
+    out, scripts = tmp_path / "out", tmp_path / "slow"
+    chosen = [i.instance_id for i in load_dataset("mini")[:3]]
+    write_scripts(scripts, quick=[], slow=chosen)
+    proxy = EngineProxy(str(tmp_path / "engine.sock")).start()
+    env = {**bench_env(cache), "DOCKER_HOST": proxy.url}
+    args = ["mini", "--slice", "0:3", "--workers", "1", "-o", str(out)]
+    process = start_bench([*args, "--model", f"scripted:{scripts}"], env)
+    try:
+        wait_for(lambda: bool(leftover_containers(process.pid)), process)
+        time.sleep(3)  # for the long command to start
+        proxy.cut()
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, stdout + stderr
+    assert "lost the Docker engine" in stderr and "agent sandbox prune" in stderr
+    records = read(out / "results.json")["instances"]
+    assert list(records) == [chosen[0]]  # the others were not started, to fail in turn
+    assert records[chosen[0]]["status"] == "sandbox_error" and not records[chosen[0]]["done"]
+
+    proxy.start()  # the engine is back
+    prune = subprocess.run([*AGENT, "sandbox", "prune"], capture_output=True, text=True, env=env)
+    assert prune.returncode == 0 and not leftover_containers(process.pid)
+    again = run_bench(*args, "--model", f"scripted:{MINI_SCRIPTS}", cache=cache)
+    assert again.returncode == 0, again.stdout + again.stderr
+    records = read(out / "results.json")["instances"]
+    assert sorted(records) == sorted(chosen) and all(r["done"] for r in records.values())
+
+
+def write_scripts(directory: Path, quick: list[str], slow: list[str]) -> None:
+    """The bundled fixes; those of `slow` first run a long command (for a fault to land)."""
+    directory.mkdir()
+    wait = {"tool_calls": [{"name": "bash", "arguments": {"command": "sleep 300"}}]}
+    for iid in [*quick, *slow]:
+        turns = yaml.safe_load((MINI_SCRIPTS / f"{iid}.yaml").read_text())
+        (directory / f"{iid}.yaml").write_text(yaml.safe_dump([wait] * (iid in slow) + turns))
+
+
+def start_bench(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*RUN_BENCH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def first_done(out: Path, iid: str) -> bool:

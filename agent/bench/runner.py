@@ -17,7 +17,7 @@ Both JSON files are rewritten atomically after every instance. An instance is do
 record says so; a later run skips done instances (unless `redo`), so an interrupted run goes
 on where it stopped. Runs stopped by an interrupt, by the total cost limit, by a failure of
 the sandbox or of the model (API errors), or by an internal error are not done and are run
-again.
+again. When the Docker engine itself goes away, no further instance starts.
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ class BenchRun:
         self.store = BenchStore(self.output)
         self.budget = Budget(options.total_cost_limit or float("inf"))
         self.stopping = threading.Event()
+        self.engine_lost = False  # the run stopped early: the Docker engine went away
         self.forced_at: float | None = None
         self._active: dict[str, Sandbox] = {}
         self._active_lock = threading.Lock()
@@ -187,7 +188,21 @@ class BenchRun:
 
     @property
     def interrupted(self) -> bool:
-        return self.stopping.is_set()
+        return self.stopping.is_set() and not self.engine_lost
+
+    def _check_engine(self, record: dict) -> None:
+        """After a sandbox failure: when the Docker engine itself is gone, start nothing
+        more (every instance would fail the same way) and say why."""
+        failed = record.get("status") == "sandbox_error" or record.get("evaluation_error")
+        if not failed or self.settings.sandbox != "docker" or self.engine_lost:
+            return
+        from patchsmith.sandbox.docker import docker_client
+
+        try:
+            docker_client()
+        except SandboxError:
+            self.engine_lost = True
+            self.stopping.set()
 
     def _header(self) -> dict[str, Any]:
         return {
@@ -251,6 +266,7 @@ class BenchRun:
                 prediction = self.store.preds.get(iid) if earlier else None
                 prediction = prediction or self._prediction(iid, patch)
             self.store.save(record, prediction)
+            self._check_engine(record)
             with self.progress.lock:
                 self.progress.running.pop(iid, None)
                 if earlier is None:  # (an instance only evaluated counts as done before)
