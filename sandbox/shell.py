@@ -143,8 +143,8 @@ class ShellSession:
     ) -> CommandResult:
         """Write `data` to `path` (absolute) through the shell's own input: no extra process
         to start, no archive to build. The bytes go base64-encoded to a `head -c` that reads
-        exactly that many whatever happens, so that nothing of them is left over for the
-        shell to run.
+        exactly that many (also when the write is refused), so that even if it fails half-way
+        what is left over is one harmless word for the shell, never a command.
 
         With `inside`, the file must end up in that directory tree: the check and the write
         are one step in the shell (so nothing can swap a directory for a link in between),
