@@ -60,12 +60,13 @@ def _hardening(user: str, memory: str) -> dict:
     }
 
 
-def docker_client():
-    """A client for the local engine, or a SandboxError that says what to do."""
+def docker_client(timeout: float = 120):
+    """A client for the local engine, or a SandboxError that says what to do. `timeout`
+    bounds each request (also the first ping: a hung engine counts as unreachable)."""
     import docker
 
     try:
-        client = docker.from_env(timeout=120)
+        client = docker.from_env(timeout=timeout)
         client.ping()
     except Exception as exc:
         raise SandboxError(
@@ -201,13 +202,13 @@ class DockerSandbox(Sandbox):
 
     def _why_broken(self, exc: Exception) -> str:
         try:
-            self.client.ping()
-        except Exception as lost:
+            docker_client(timeout=10)
+        except SandboxError:
             # Nothing can remove the container now; the labels let prune find it later.
             name = self.container.name if self.container is not None else "the container"
             return (
-                f"lost the Docker engine mid-run ({lost.__class__.__name__}). {name} is left "
-                "behind: once the engine is back, `agent sandbox prune` removes it"
+                f"lost the Docker engine mid-run. {name} is left behind: once the engine is "
+                "back, `agent sandbox prune` removes it"
             )
         return super()._why_broken(exc)
 

@@ -49,6 +49,22 @@ def docker_problem() -> str | None:
     return None
 
 
+def runs_command(client, owner_pid: int, command: str) -> bool:
+    """Whether a container opened by process `owner_pid` is running `command` now. Containers
+    come and go meanwhile (setup containers, sandboxes closing): one that vanishes is skipped."""
+    import docker.errors
+
+    owned = {"label": f"patchsmith.owner-pid={owner_pid}", "status": "running"}
+    for container in client.containers.list(filters=owned, sparse=True):
+        try:
+            processes = container.top()["Processes"] or []
+        except docker.errors.APIError:
+            continue
+        if any(command in " ".join(p) for p in processes):
+            return True
+    return False
+
+
 def require_backend(backend: str) -> None:
     if backend != "docker":
         return

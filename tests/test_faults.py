@@ -13,7 +13,7 @@ from pathlib import Path
 
 import docker
 import yaml
-from conftest import IMAGE, make_repo, require_backend
+from conftest import IMAGE, make_repo, require_backend, runs_command
 from engine_proxy import EngineProxy
 
 from patchsmith.agent.loop import Agent
@@ -86,7 +86,7 @@ def test_the_engine_going_away_mid_run_ends_with_sandbox_error_and_prune_cleans_
     engine = docker.from_env()
     try:
         deadline = time.monotonic() + 60
-        while not started_sleeping(engine, solve.pid) and time.monotonic() < deadline:
+        while not runs_command(engine, solve.pid, "sleep 60") and time.monotonic() < deadline:
             time.sleep(0.2)
         proxy.cut()  # mid-command: the model's `sleep 60` is running
         out, err = solve.communicate(timeout=120)
@@ -109,14 +109,6 @@ def test_the_engine_going_away_mid_run_ends_with_sandbox_error_and_prune_cleans_
 
 def owned_by(engine, pid: int) -> list:
     return engine.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={pid}"})
-
-
-def started_sleeping(engine, pid: int) -> bool:
-    for container in owned_by(engine, pid):
-        top = container.top() if container.status == "running" else {"Processes": []}
-        if any("sleep 60" in " ".join(p) for p in top["Processes"] or []):
-            return True
-    return False
 
 
 def test_a_command_filling_the_disk_is_stopped_at_the_reserve_and_deleting_recovers(tmp_path):

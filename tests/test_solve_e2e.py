@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import IMAGE, require_backend
+from conftest import IMAGE, require_backend, runs_command
 
 AGENT = [sys.executable, "-m", "patchsmith.cli"]
 FIX_SCRIPT = [
@@ -146,9 +146,9 @@ def test_ctrl_c_leaves_a_trajectory_and_no_container(tmp_path, repo):
     client = docker.from_env()
     owned = {"label": f"patchsmith.owner-pid={proc.pid}"}
     deadline = time.monotonic() + 60
-    while not client.containers.list(filters=owned) and time.monotonic() < deadline:
+    while not client.containers.list(filters=owned, sparse=True) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert client.containers.list(filters=owned), "the sandbox never started"
+    assert client.containers.list(filters=owned, sparse=True), "the sandbox never started"
     time.sleep(2)  # let the step start its command
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
@@ -171,9 +171,9 @@ def test_ctrl_c_during_setup_leaves_no_container_and_no_half_made_environment(tm
     client = docker.from_env()
     owned = {"label": f"patchsmith.owner-pid={proc.pid}"}
     deadline = time.monotonic() + 60
-    while not running(client, owned, marker) and time.monotonic() < deadline:
+    while not runs_command(client, proc.pid, marker) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert running(client, owned, marker), "setup never started"
+    assert runs_command(client, proc.pid, marker), "setup never started"
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
     assert proc.returncode == 130
@@ -186,13 +186,6 @@ def test_ctrl_c_during_setup_leaves_no_container_and_no_half_made_environment(tm
         ).stdout
         == ""
     )
-
-
-def running(client, filters: dict, command: str) -> bool:
-    for container in client.containers.list(filters=filters):
-        if any(command in " ".join(p) for p in container.top()["Processes"] or []):
-            return True
-    return False
 
 
 def test_solve_without_a_model_explains_what_to_do(tmp_path, repo):

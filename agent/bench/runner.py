@@ -199,7 +199,7 @@ class BenchRun:
         from patchsmith.sandbox.docker import docker_client
 
         try:
-            docker_client()
+            docker_client(timeout=10)
         except SandboxError:
             self.engine_lost = True
             self.stopping.set()
