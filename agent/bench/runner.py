@@ -192,7 +192,7 @@ class BenchRun:
 
     def _check_engine(self, record: dict) -> None:
         """After a sandbox failure: when the Docker engine itself is gone, start nothing
-        more (every instance would fail the same way) and say why."""
+        more (every instance would fail the same way); `engine_lost` tells the caller why."""
         failed = record.get("status") == "sandbox_error" or record.get("evaluation_error")
         if not failed or self.settings.sandbox != "docker" or self.engine_lost:
             return
