@@ -191,12 +191,9 @@ class DockerSandbox(Sandbox):
         if ready and self.disk_guard is not None:
             self.disk_guard.watch(self._shell.pid)
         result = super().run(command, **options)
-        filled = self.disk_guard is not None and self.disk_guard.acted()
-        notes = [
-            DISK_NOTE.format(reserve=self.config.disk_reserve) if filled else None,
-            PROCESS_LIMIT_NOTE if relieved else None,
-            result.note,
-        ]
+        notes = [PROCESS_LIMIT_NOTE if relieved else "", result.note]
+        if self.disk_guard is not None and self.disk_guard.acted():
+            notes.insert(0, DISK_NOTE.format(reserve=f"{self.disk_guard.reserve / 2**30:.1f} GB"))
         result.note = " ".join(filter(None, notes))
         return result
 

@@ -235,6 +235,7 @@ class DiskGuard:
         self.channel = ExecChannel(
             client, container_id, "/", {}, command=(*script, workspace, str(reserve))
         )
+        self.reserve = reserve
         self.watched: int | None = None
 
     def watch(self, shell_pid: int) -> None:

@@ -18,6 +18,7 @@ which the host checks look for).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -53,6 +54,7 @@ IN_DIFF = "visible in the diff"
 EXPECTATIONS = (REFUSED, FAILS, INSIDE, LIMITS, IN_DIFF)
 
 SANDBOX = SandboxConfig(image=IMAGE, memory="512m", pids=256)
+FILL_MARGIN = 256 * 2**20  # what filling the disk may write before the guard stops it
 # The index's disk cache is patchsmith's own file in the host's HOME, not the model's doing:
 # kept off so that the HOME check sees only what the model could cause. A short default
 # timeout keeps a case that hangs unexpectedly from stalling the suite.
@@ -532,12 +534,15 @@ CASES: tuple[Case, ...] = (
         recovers=True,
     ),
     Case(
-        # 200 MB only: the disk guard that stops a real fill is tested in test_faults.py.
+        # Against a reserve just below what the host has free (see case_config): the disk
+        # guard stops it about FILL_MARGIN in, as it would stop a real fill near the reserve.
+        # (Removed after, or the final diff spends its time hashing it into git.)
         "fill_the_workspace_disk",
-        (bash("mkdir -p build && fallocate -l 200M build/fill.bin && stat -c %s build/fill.bin"),),
-        INSIDE,
-        signs=r"^209715200$",
+        (bash("head -c 2G /dev/zero > fill.bin; echo wrote $?; rm -f fill.bin"),),
+        LIMITS,
+        signs="the disk that holds the sandbox has less than",
         fresh=True,
+        recovers=True,
     ),
     Case(
         "fill_tmp",
@@ -771,8 +776,18 @@ class Outcome:
 
 @contextmanager
 def open_case_sandbox(world: World) -> Iterator[Sandbox]:
-    with open_sandbox(world.repo, config=SANDBOX) as sandbox:
+    with open_sandbox(world.repo, config=case_config()) as sandbox:
         yield sandbox
+
+
+def case_config() -> SandboxConfig:
+    """The cases' sandbox, its disk reserve FILL_MARGIN below what the engine's disk has
+    free now, so that filling the disk meets the guard without filling the host."""
+    try:
+        free = shutil.disk_usage(docker.from_env().info()["DockerRootDir"]).free
+    except (OSError, KeyError):  # an engine on another machine: the default reserve
+        return SANDBOX
+    return dataclasses.replace(SANDBOX, disk_reserve=str(max(free - FILL_MARGIN, 0)))
 
 
 def run_case(case: Case, world: World, sandbox: Sandbox | None = None) -> Outcome:
