@@ -253,7 +253,7 @@ class DiskGuard:
         try:
             while chunk := self.channel.recv(0):
                 said += chunk
-        except OSError:
+        except (OSError, ValueError):  # closed meanwhile (a forced stop): nothing to report
             pass
         return b"disk" in said
 
