@@ -146,10 +146,8 @@ class Settings:
             "pids": self.pids,
             "disk_reserve": self.disk_reserve,
             "command_timeout": self.command_timeout,
+            "setup": self.setup,
         }
-        # `setup` arrived in SandboxConfig through separate work; tolerate a tree without it.
-        if "setup" in {f.name for f in dataclasses.fields(SandboxConfig)}:
-            values["setup"] = self.setup
         return SandboxConfig(**values)
 
     def toolset_config(self) -> ToolsetConfig:

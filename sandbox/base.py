@@ -198,16 +198,13 @@ class Sandbox(ABC):
         """Write a file in the workspace, never through a link that leads out of it (also
         one swapped in by a command still running); a symlink itself is not written."""
         payload = data.encode() if isinstance(data, str) else data
-        self._write(self.resolve(path), payload, inside=self.root)
-
-    def _write(self, target: str, payload: bytes, inside: str | None = None) -> None:
-        """Write through the bookkeeping shell (see _book): anywhere, or only `inside`."""
+        target = self.resolve(path)
         if self._bookkeeper is None or self._closed:
             raise SandboxError("the sandbox is closed")
-        with self._bookkeeping_lock:
+        with self._bookkeeping_lock:  # through the bookkeeping shell, as _book
             try:
                 result = self._bookkeeper.write_file(
-                    target, payload, self.config.command_timeout, inside=inside
+                    target, payload, self.config.command_timeout, self.root
                 )
             except (OSError, RuntimeError) as exc:
                 raise SandboxError(self._why_broken(exc)) from exc

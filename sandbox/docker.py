@@ -101,11 +101,11 @@ class DockerSandbox(Sandbox):
 
         cfg = self.config
         try:
-            self.client.images.get(cfg.image)
+            labels = self.client.images.get(cfg.image).labels or {}
         except docker.errors.ImageNotFound:
             raise SandboxError(missing_image_message(cfg.image)) from None
         image = cfg.image
-        user = self._unprivileged_user(cfg)
+        user = self._unprivileged_user(cfg, labels)
         if tar_bytes is not None and (cfg.setup is None or cfg.setup):
             # environment.py builds on this module, hence the import here.
             from .environment import prepare_environment
@@ -124,7 +124,7 @@ class DockerSandbox(Sandbox):
             image,
             command=["sleep", "infinity"],
             name=f"patchsmith-{uuid.uuid4().hex[:12]}",
-            labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
+            labels=owner_labels(),
             working_dir=self.root,
             # The workspace is an anonymous volume, not the image's layered filesystem:
             # searching and git are several times faster there, and it goes with the container.
@@ -168,12 +168,11 @@ class DockerSandbox(Sandbox):
             cfg.start_timeout,
         )
 
-    def _unprivileged_user(self, cfg: SandboxConfig) -> str | None:
+    def _unprivileged_user(self, cfg: SandboxConfig, labels: dict[str, str]) -> str | None:
         """The image's own unprivileged user (a label of patchsmith's images), unless the
         configuration says not to harden; other images run as they are, usually as root."""
         if cfg.hardened is False:
             return None
-        labels = self.client.images.get(cfg.image).labels or {}
         user = labels.get(USER_LABEL)
         if cfg.hardened and not user:
             raise SandboxError(f"{cfg.image} names no unprivileged user (label {USER_LABEL})")
@@ -241,11 +240,11 @@ class DockerSandbox(Sandbox):
         # One tar made in the container and one transfer, instead of a round trip per file.
         if len(paths) < 4:
             return super().read_files(paths)
-        listing = f"/tmp/.patchsmith-list-{uuid.uuid4().hex}"
-        self._write(listing, "\0".join(self.resolve(p) for p in paths).encode())
+        # The list travels in the script (printf is a builtin: no argument-length limit).
+        listing = base64.b64encode("\0".join(self.resolve(p) for p in paths).encode()).decode()
         result = self._book(
-            f"tar --null -cf - --ignore-failed-read -T {listing} 2>/dev/null | base64 -w0; "
-            f"rm -f {listing}"
+            f"printf %s {listing} | base64 -d | "
+            "tar --null -cf - --ignore-failed-read -T - 2>/dev/null | base64 -w0"
         )
         prefix = self.root.lstrip("/") + "/"
         found = {}
@@ -270,6 +269,11 @@ class Leftover:
     @property
     def orphaned(self) -> bool:
         return not self.owner_alive
+
+
+def owner_labels() -> dict[str, str]:
+    """What marks a container as patchsmith's, and whose: `find_sandboxes` reads it."""
+    return {LABEL: "1", OWNER_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()}
 
 
 def find_sandboxes(client) -> list[Leftover]:

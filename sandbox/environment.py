@@ -21,7 +21,6 @@ import contextlib
 import io
 import json
 import os
-import socket
 import tarfile
 import tempfile
 import time
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .base import SandboxError
-from .docker import HOST_LABEL, LABEL, OWNER_LABEL, WORKSPACE
+from .docker import HOST_LABEL, OWNER_LABEL, WORKSPACE, owner_labels
 from .setup_plan import default_setup, environment_key, manifest_paths
 
 if TYPE_CHECKING:
@@ -218,7 +217,7 @@ def _build(client, base_image, tag, labels, view, commands, progress, timeout, e
         command=["sleep", "infinity"],
         name=f"patchsmith-setup-{uuid.uuid4().hex[:12]}",
         # The sandbox labels let `agent sandbox prune` find a setup container a kill left.
-        labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()},
+        labels=owner_labels(),
         working_dir=WORKSPACE,
         network_mode="bridge",
         init=True,

@@ -138,30 +138,21 @@ class ShellSession:
             action = f"( {exports}{cd}{action} )"
         return self._send(f"{action}\n".encode(), timeout, output_limit)
 
-    def write_file(
-        self, path: str, data: bytes, timeout: float, inside: str | None = None
-    ) -> CommandResult:
-        """Write `data` to `path` (absolute) through the shell's own input: no extra process
-        to start, no archive to build. The bytes go base64-encoded to a `head -c` that reads
-        exactly that many (also when the write is refused), so that even if it fails half-way
-        what is left over is one harmless word for the shell, never a command.
-
-        With `inside`, the file must end up in that directory tree: the check and the write
-        are one step in the shell (so nothing can swap a directory for a link in between),
-        exit code 24 if the directory leads elsewhere, 25 if the file is a symlink."""
+    def write_file(self, path: str, data: bytes, timeout: float, inside: str) -> CommandResult:
+        """Write `data` to `path` (absolute), which must end up in the directory tree `inside`,
+        through the shell's own input: no extra process to start, no archive to build. The
+        check and the write are one step in the shell (so nothing can swap a directory for a
+        link in between): exit code 24 if the directory leads elsewhere, 25 if the file is a
+        symlink. The bytes go base64-encoded to a `head -c` that reads exactly that many
+        (also when the write is refused), so that even if it fails half-way what is left over
+        is one harmless word for the shell, never a command."""
         payload = base64.b64encode(data)
-        size, target = len(payload), shlex.quote(path)
-        if inside is None:
-            command = (
-                f'mkdir -p -- "$(dirname -- {target})" && head -c {size} | base64 -d > {target}'
-            )
-        else:
-            command = _CONFINED_WRITE.format(
-                root=shlex.quote(inside),
-                dir=shlex.quote(posixpath.dirname(path)),
-                name=shlex.quote(posixpath.basename(path)),
-                size=size,
-            )
+        command = _CONFINED_WRITE.format(
+            root=shlex.quote(inside),
+            dir=shlex.quote(posixpath.dirname(path)),
+            name=shlex.quote(posixpath.basename(path)),
+            size=len(payload),
+        )
         return self._send(f"{command}\n".encode() + payload + b"\n", timeout, 4096)
 
     def _send(self, script: bytes, timeout: float, output_limit: int) -> CommandResult:
