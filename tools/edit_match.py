@@ -146,7 +146,7 @@ def trim_blank_edges(lines: list[str]) -> list[str]:
     return lines[start:end]
 
 
-def _indent(line: str) -> str:
+def indent_of(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
@@ -157,7 +157,7 @@ def _uniform_shift(window: list[str], old_lines: list[str]) -> tuple[str, str] |
     for have, given in zip(window, old_lines, strict=True):
         if not have.strip():
             continue
-        ours, theirs = _indent(have), _indent(given)
+        ours, theirs = indent_of(have), indent_of(given)
         if ours == theirs:
             this = ("add", "")
         elif ours.endswith(theirs):

@@ -6,7 +6,7 @@ import textwrap
 from typing import Any
 
 from .base import ToolError
-from .edit_match import trim_blank_edges
+from .edit_match import indent_of, trim_blank_edges
 from .render import split_lines
 from .workspace import TextFile
 
@@ -42,14 +42,14 @@ def replace_symbol(
             f"longer qualified name, or use str_replace for one of them:\n{listed}"
         )
     span = spans[0]
-    body_line = _signature_line(path, source, span, extract)
+    body_line = span.line  # below the decorators
     replacement = trim_blank_edges(textwrap.dedent(new).split("\n"))
     if not replacement:
         raise ToolError("new_str is empty; to delete a definition use str_replace")
     brings_decorators = replacement[0].lstrip().startswith(DECORATION_STARTS)
     first = span.start_line if brings_decorators else body_line
     kept = body_line - span.start_line if not brings_decorators else 0
-    indent = _indent(lines[first - 1])
+    indent = indent_of(lines[first - 1])
     new_lines = [indent + line if line.strip() else "" for line in replacement]
     result = lines[: first - 1] + new_lines + lines[span.end_line :]
     text = "\n".join(result) + ("\n" if file.text.endswith("\n") else "")
@@ -64,17 +64,6 @@ def replace_symbol(
             else ("; the decorator line above it was kept")
         )
     return text, summary
-
-
-def _signature_line(path: str, source: bytes, span: Any, extract: Any) -> int:
-    """The line where the definition itself starts, below its decorators."""
-    if span.start_line == span.end_line:
-        return span.start_line
-    for definition in extract(path, source).definitions:
-        same_span = (definition.start_line, definition.end_line) == (span.start_line, span.end_line)
-        if same_span and span.qualname.endswith(definition.local_name):
-            return definition.line
-    return span.start_line
 
 
 def _not_found(path: str, source: bytes, symbol: str, extract: Any) -> str:
@@ -92,7 +81,3 @@ def _not_found(path: str, source: bytes, symbol: str, extract: Any) -> str:
     else:
         message += " The file has no definitions the index can see."
     return message
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]

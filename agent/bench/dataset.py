@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .logparse import LOG_FORMATS
+
 MINI_DIR = Path(__file__).parent / "mini"
 MINI_DATASET = MINI_DIR / "dataset.json"
 MINI_SCRIPTS = MINI_DIR / "trajs"
@@ -38,7 +40,6 @@ HUB_DATASETS = {
     "swe-full": ("princeton-nlp/SWE-bench", "SWE-bench/SWE-bench"),
 }
 LOCAL_SUFFIXES = (".json", ".jsonl", ".parquet")
-LOG_FORMATS = ("pytest", "django", "sympy", "generic")
 
 
 class DatasetError(Exception):

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from patchsmith.sandbox import Sandbox, SandboxError
 
 from ..redact import redact
-from .dataset import Instance, patch_files
+from .dataset import Instance
 from .grading import grade
 from .logparse import between_markers, parse_log
 
@@ -100,9 +100,7 @@ def log_format_for(instance: Instance) -> str:
 
 
 def test_files_for(instance: Instance) -> list[str]:
-    if instance.test_files is not None:
-        return list(instance.test_files)
-    return patch_files(instance.test_patch)
+    return list(instance.test_files)  # filled from the test patch when the dataset has none
 
 
 def test_command(instance: Instance) -> str:

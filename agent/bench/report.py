@@ -12,6 +12,7 @@ runner writes it (or a plain object keyed by instance_id). Of each record it use
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -226,6 +227,7 @@ def _figure(value: float, unit: str) -> str:
 # -- HTML --------------------------------------------------------------------------------
 
 
+@functools.cache  # the same for every page of a report
 def _css() -> str:
     return resources.files("patchsmith.agent.bench").joinpath("report.css").read_text("utf-8")
 

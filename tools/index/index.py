@@ -153,6 +153,8 @@ class CodeIndex:
                 known, new_blobs, removed = self._read_paths(paths, contents or {}, stats)
             changed = [path for path in new_blobs if language_for(path)]
             stats.removed = sum(1 for path in removed if path in self._entries)
+            for path in [*removed, *changed]:  # before: what is parsed now is kept
+                self._forget_source(path)
             fresh = self._extract_changed(changed, new_blobs, known, stats)
             for path in removed:
                 self._drop(path)
@@ -161,8 +163,6 @@ class CodeIndex:
             for path, entry in fresh.items():
                 self._drop(path)
                 self._add(path, entry)
-            for path in [*removed, *changed]:
-                self._forget_source(path)
             if fresh or removed:
                 self.generation += 1
             stats.unchanged = len(self._entries) - len(fresh)
