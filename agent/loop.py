@@ -79,7 +79,9 @@ Confirm = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
 
 
 def prompt_template(name: str) -> Template:
-    return Template((resources.files(__package__) / "prompts" / f"{name}.md").read_text())
+    """agent/prompts/NAME.md, for every part of patchsmith that talks to a model."""
+    source = resources.files(__package__) / "prompts" / f"{name}.md"
+    return Template(source.read_text(encoding="utf-8"))
 
 
 class Agent:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .budget import Budget
 from .config import Settings
@@ -15,6 +16,9 @@ from .loop import Agent, Confirm, Limits
 from .models import Model, make_model
 from .policy import Policy
 from .trajectory import Step, Trajectory
+
+if TYPE_CHECKING:
+    from patchsmith.tools.registry import Toolset
 
 NO_LIMIT = float("inf")
 
@@ -56,6 +60,31 @@ def context_budget(settings: Settings, model: Model) -> int | None:
     return int(window * 0.9) if window else None
 
 
+def agent_for(
+    settings: Settings,
+    model: Model,
+    toolset: Toolset,
+    trajectory_path: Path,
+    on_step: Callable[[Step], None] | None = None,
+    confirm: Confirm | None = None,
+    budget: Budget | None = None,
+) -> Agent:
+    """The loop as the settings configure it, saving its trajectory at `trajectory_path`
+    after every step; `budget` is shared with concurrent runs (a benchmark's total cap)."""
+    return Agent(
+        model,
+        toolset,
+        limits=limits_from(settings),
+        keep_observations=settings.keep_observations,
+        context_tokens=context_budget(settings, model),
+        on_step=on_step,
+        confirm=confirm,
+        save=lambda t: t.save(trajectory_path),
+        budget=budget,
+        policy=Policy(settings.allow, settings.deny, settings.ask, settings.network),
+    )
+
+
 def head_commit(repo: Path, commit: str) -> str:
     done = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "--verify", f"{commit}^{{commit}}"],
@@ -74,26 +103,22 @@ def solve(
     on_step: Callable[[Step], None] | None = None,
     confirm: Confirm | None = None,
     progress: Callable[[str], None] | None = None,
-    budget: Budget | None = None,
-    output_dir: Path | None = None,
 ) -> RunOutput:
     """Run the agent on `issue` in a sandbox of `repo` at `commit`. The trajectory is saved
-    after every step, so an interrupted or crashed run still leaves its record. `budget` is
-    shared with concurrent runs (a benchmark's total cost cap); `output_dir` names the run's
-    directory instead of a fresh one under settings.output_dir."""
+    after every step, so an interrupted or crashed run still leaves its record."""
     from patchsmith.sandbox import SandboxError, open_sandbox
     from patchsmith.tools.registry import Toolset
 
     model = model or make_model(
         settings.model, api_base=settings.api_base, temperature=settings.temperature
     )
-    directory = output_dir or run_directory(settings.output_dir, issue)
+    directory = run_directory(settings.output_dir, issue)
     if settings.mode == "pipeline":
         from .pipeline import run_pipeline
 
         trajectory = run_pipeline(
             issue, repo, settings, model, directory, commit=commit,
-            on_step=on_step, progress=progress, budget=budget,
+            on_step=on_step, progress=progress,
         )  # fmt: skip
         return RunOutput(
             trajectory, directory, directory / "trajectory.json", directory / "patch.diff"
@@ -106,7 +131,6 @@ def solve(
         commit=head_commit(repo, commit),
     )
     trajectory.save(trajectory_path)
-    limits = limits_from(settings)
 
     def finish(status: str, message: str) -> None:
         # Failures outside the loop (opening the sandbox, Ctrl-C while it closes).
@@ -122,18 +146,7 @@ def solve(
             ) as sandbox,
             Toolset(sandbox, settings.toolset_config()) as toolset,
         ):
-            agent = Agent(
-                model,
-                toolset,
-                limits=limits,
-                keep_observations=settings.keep_observations,
-                context_tokens=context_budget(settings, model),
-                on_step=on_step,
-                confirm=confirm,
-                save=lambda t: t.save(trajectory_path),
-                budget=budget,
-                policy=Policy(settings.allow, settings.deny, settings.ask, settings.network),
-            )
+            agent = agent_for(settings, model, toolset, trajectory_path, on_step, confirm=confirm)
             agent.run(issue, trajectory)
     except SandboxError as exc:
         finish("sandbox_error", str(exc))

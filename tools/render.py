@@ -100,3 +100,10 @@ def excerpt(lines: list[str], first: int, last: int, context: int = 2) -> str:
     lo = max(1, first - context)
     hi = min(len(lines), last + context)
     return "\n".join(numbered(lines[lo - 1 : hi], lo))
+
+
+def tail_lines(text: str, count: int) -> str:
+    """The last `count` lines of `text`, saying how many came before."""
+    lines = text.rstrip("\n").split("\n")
+    shown = "\n".join(lines[-count:])
+    return shown if len(lines) <= count else f"[... {len(lines) - count} lines above ...]\n{shown}"

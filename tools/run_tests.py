@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from .base import Observation, Tool, ToolError
 from .context import ToolContext
-from .render import clip_text
+from .render import clip_text, tail_lines
 
 SHOWN_FAILURES = 8  # failures shown with their tracebacks; the rest are listed by name
 LISTED_FAILURES = 40
@@ -104,7 +104,7 @@ Examples:
         }
         where = f"[full log: {log} (run_tests with raw=true, or bash: tail -n 100 {log})]"
         if result.timed_out:
-            progress = _tail_lines(_read(ctx, log, 20_000), 15)
+            progress = tail_lines(_read(ctx, log, 20_000), 15)
             return Observation.error(
                 f"`{command}` timed out after {limit:g} s and was stopped. Run fewer tests "
                 f"(tests/k) or give a larger timeout. The log ended with:\n{progress}\n{where}",
@@ -120,7 +120,7 @@ Examples:
                 **data,
             )
         if not pytest:
-            body = _tail_lines(tail, TAIL_LINES)
+            body = tail_lines(tail, TAIL_LINES)
             status = "passed" if result.exit_code == 0 else f"failed (exit code {result.exit_code})"
             return Observation(f"`{command}` {status}. Last lines:\n{body}\n{where}", data)
         summary = _Report.parse(_read(ctx, report, 20_000_000))
@@ -130,26 +130,23 @@ Examples:
 
 def test_command(ctx: ToolContext) -> str:
     """The configured test command, or `python -m pytest` (python3 if there is no python)."""
-    if ctx.config.test_command:
-        return ctx.config.test_command
-    if "test_command" not in ctx.cache:
+    return ctx.config.test_command or sandbox_pytest(ctx)
+
+
+def sandbox_pytest(ctx: ToolContext) -> str:
+    """`python -m pytest` with the sandbox's python (python3 if there is no python)."""
+    if "sandbox_pytest" not in ctx.cache:
         probe = ctx.sandbox.run(
             "command -v python >/dev/null 2>&1 && echo python || echo python3", timeout=30
         )
         python = (probe.output.strip().splitlines() or ["python3"])[-1]
-        ctx.cache["test_command"] = f"{python} -m pytest"
-    return ctx.cache["test_command"]
+        ctx.cache["sandbox_pytest"] = f"{python} -m pytest"
+    return ctx.cache["sandbox_pytest"]
 
 
 def _read(ctx: ToolContext, path: str, limit: int) -> str:
     result = ctx.sandbox.run(f"cat {path} 2>/dev/null", timeout=60, output_limit=limit)
     return result.output if result.exit_code == 0 else ""
-
-
-def _tail_lines(text: str, count: int) -> str:
-    lines = text.rstrip("\n").split("\n")
-    shown = "\n".join(lines[-count:])
-    return shown if len(lines) <= count else f"[... {len(lines) - count} lines above ...]\n{shown}"
 
 
 @dataclass
@@ -209,7 +206,7 @@ class _Report:
             # No report: pytest stopped before writing one (bad arguments, crash).
             return (
                 f"`{command}` ended with exit code {exit_code} without a test report. "
-                f"Last lines:\n{_tail_lines(tail, TAIL_LINES)}\n{where}"
+                f"Last lines:\n{tail_lines(tail, TAIL_LINES)}\n{where}"
             )
         counts = self.counts()
         if not self.cases:
@@ -218,7 +215,7 @@ class _Report:
                 "test paths, node ids and the -k expression."
             )
             if exit_code != 5:
-                nothing += f" Last lines:\n{_tail_lines(tail, 20)}"
+                nothing += f" Last lines:\n{tail_lines(tail, 20)}"
             return f"{nothing}\n{where}"
         shown = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
         header = f"`{command}`: {summary_line or shown} (exit code {exit_code})"

@@ -16,10 +16,9 @@ from patchsmith.sandbox import Sandbox, SandboxError
 
 from ..budget import Budget
 from ..config import Settings
-from ..loop import Agent, RunStopped
+from ..loop import RunStopped
 from ..models import Model, ModelError, ScriptedModel, make_model
-from ..policy import Policy
-from ..solve import context_budget, limits_from
+from ..solve import agent_for
 from ..trajectory import Step, Trajectory
 from .dataset import Instance
 from .environment import instance_repository, open_instance_sandbox
@@ -91,16 +90,13 @@ def _loop(attempt: Attempt, sandbox: Sandbox, trajectory: Trajectory) -> None:
         settings.toolset_config(), test_command=settings.test_command or instance.test_cmd
     )
     with Toolset(sandbox, tools) as toolset:
-        agent = Agent(
+        agent = agent_for(
+            settings,
             attempt.model,
             toolset,
-            limits=limits_from(settings),
-            keep_observations=settings.keep_observations,
-            context_tokens=context_budget(settings, attempt.model),
-            on_step=attempt.on_step,
-            save=lambda t: t.save(attempt.trajectory_path),
+            attempt.trajectory_path,
+            attempt.on_step,
             budget=attempt.budget,  # type: ignore[arg-type]
-            policy=Policy(settings.allow, settings.deny, settings.ask, settings.network),
         )
         agent.run(instance.problem_statement, trajectory)
 

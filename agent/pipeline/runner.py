@@ -7,15 +7,13 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
-from string import Template
 from typing import Any
 
 from patchsmith.sandbox import SandboxError
 
 from ..config import Settings
-from ..loop import RunStopped, recording_how_it_ends
+from ..loop import RunStopped, prompt_template, recording_how_it_ends
 from ..models import ContextWindowExceeded, Model, ModelError
 from ..trajectory import Action, Step, Trajectory
 from . import localize, repair, select, validate
@@ -99,8 +97,7 @@ class PipelineRun:
 
     # -- prompts and the model -----------------------------------------------------
     def prompt(self, name: str, **values: str) -> str:
-        source = resources.files("patchsmith.agent") / "prompts" / f"pipeline_{name}.md"
-        return Template(source.read_text(encoding="utf-8")).safe_substitute(values)
+        return prompt_template(f"pipeline_{name}").safe_substitute(values)
 
     def ask(self, prompt: str, temperature: float | None = None) -> tuple[str, Step]:
         """The model's reply to `prompt` (after the pipeline's system prompt), and the step

@@ -34,7 +34,6 @@ class TestRun:
     failures: set[str] = field(default_factory=set)
     has_report: bool = False  # pytest's report was read, so `failures` is complete
     timed_out: bool = False
-    text: str = ""
 
     @classmethod
     def from_observation(cls, observation: Any) -> TestRun:
@@ -44,7 +43,6 @@ class TestRun:
             failures={f["test"] for f in data.get("failures", [])},
             has_report="counts" in data and sum(data["counts"].values()) > 0,
             timed_out=bool(data.get("timed_out")),
-            text=observation.text,
         )
 
     @property
@@ -243,7 +241,6 @@ def _run_reproduction(run: PipelineRun, toolset: Any, code: str) -> TestRun:
         failures={REPRODUCTION} if failed else set(),
         has_report=ran,
         timed_out=done.timed_out,
-        text=tail,
     )
 
 
@@ -253,13 +250,9 @@ def _pytest(toolset: Any) -> str:
     configured = toolset.config.test_command or ""
     if re.fullmatch(r"\S*python[\d.]*\s+-m\s+pytest|\S*pytest", configured.strip()):
         return configured.strip()
-    cache = toolset.context.cache
-    if "pipeline_python" not in cache:
-        probe = toolset.sandbox.run(
-            "command -v python >/dev/null 2>&1 && echo python || echo python3", timeout=30
-        )
-        cache["pipeline_python"] = (probe.output.strip().splitlines() or ["python3"])[-1]
-    return f"{cache['pipeline_python']} -m pytest"
+    from patchsmith.tools.run_tests import sandbox_pytest
+
+    return sandbox_pytest(toolset.context)
 
 
 def _reset(toolset: Any) -> None:

@@ -277,11 +277,11 @@ def _expand(template: str, placeholder: str, paths: Sequence[str]) -> str:
     return template.replace(placeholder, " ".join(shlex.quote(p) for p in paths))
 
 
-def _tail(text: str, lines: int = LOG_LINES) -> str:
-    kept = text.rstrip("\n").split("\n")
-    if len(kept) <= lines:
-        return "\n".join(kept)
-    return f"[... {len(kept) - lines} lines above ...]\n" + "\n".join(kept[-lines:])
+def _tail(text: str) -> str:
+    # Imported here: only a failing check needs it, and the tools are slow to import.
+    from patchsmith.tools.render import tail_lines
+
+    return tail_lines(text, LOG_LINES)
 
 
 def _s(count: int) -> str:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from string import Template
 from typing import TYPE_CHECKING, Any
 
 from .checks import Report
@@ -82,10 +80,9 @@ def fix_issue(report: Report, only_staged: bool) -> str:
         if only_staged
         else "Prefer editing the staged files listed above."
     )
-    template = Template(
-        (resources.files("patchsmith.agent") / "prompts" / "precommit_fix.md").read_text()
-    )
-    return template.substitute(
+    from ..loop import prompt_template
+
+    return prompt_template("precommit_fix").substitute(
         failures="\n\n".join(sections),
         files="\n".join(f"- {path}" for path in report.files),
         restriction=restriction,

@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,9 +77,9 @@ def review_staged(
     top: Path, model: Model, threshold: str, files: Sequence[str] | None = None
 ) -> Review:
     """The model's findings on the staged diff (of `files` only, when given)."""
-    instructions = (
-        resources.files("patchsmith.agent") / "prompts" / "precommit_review.md"
-    ).read_text()
+    from ..loop import prompt_template
+
+    instructions = prompt_template("precommit_review").template
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": instructions},
         {"role": "user", "content": f"<diff>\n{staged_diff(top, files)}</diff>"},
