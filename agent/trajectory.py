@@ -62,6 +62,7 @@ class Trajectory:
     status: str | None = None
     message: str = ""
     diff: str = ""
+    verdict: str | None = None  # pipeline mode: "valid" or "unverified" (no test could run)
     cost: float = 0.0
     cost_known: bool = True
     prompt_tokens: int = 0

@@ -87,6 +87,13 @@ def print_summary(console: Console, trajectory: Any, directory: Path | None = No
     table = Table(show_header=False, box=None, padding=(0, 2))
     style = STATUS_STYLE.get(t.status, "bold red")
     table.add_row("status", f"[{style}]{t.status}[/]" + (f" ({t.message})" if t.message else ""))
+    if getattr(t, "verdict", None):
+        shown = (
+            "validated by tests"
+            if t.verdict == "valid"
+            else f"[yellow]{t.verdict}[/] (no test could check it)"
+        )
+        table.add_row("patch", shown)
     table.add_row("steps", str(len(t.steps)))
     table.add_row("tokens", f"{t.prompt_tokens:,} in, {t.completion_tokens:,} out")
     cost = f"${t.cost:.4f}" + ("" if t.cost_known else " (no price known for this model)")

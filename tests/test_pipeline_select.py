@@ -106,3 +106,35 @@ def test_when_every_candidate_failed_there_is_no_winner_and_the_reason_lists_why
     assert chosen["patch"] == ""
     assert chosen["reason"] == "all 2 candidates failed validation (0: reproduction; 1: syntax)"
     assert select({"candidates": []})["reason"] == "no candidate patch was made"
+
+
+def unverified(index, after, changed_lines=2):
+    return {**candidate(index, after, changed_lines, valid=False), "verdict": "unverified"}
+
+
+def test_a_valid_candidate_beats_more_votes_for_unverified_ones():
+    chosen = select(
+        {
+            "candidates": [
+                unverified(0, CORRECT),
+                unverified(1, SAME_REFORMATTED),
+                {**candidate(2, DIFFERENT), "verdict": "valid"},
+            ]
+        }
+    )
+    assert (chosen["winner"], chosen["verdict"]) == (2, "valid")
+
+
+def test_with_no_valid_candidate_the_unverified_ones_vote_and_the_choice_says_unverified():
+    chosen = select(
+        {
+            "candidates": [
+                unverified(0, DIFFERENT),
+                unverified(1, CORRECT),
+                unverified(2, SAME_REFORMATTED, changed_lines=4),
+                candidate(3, CORRECT, valid=False, failed="syntax"),
+            ]
+        }
+    )
+    assert (chosen["winner"], chosen["verdict"]) == (1, "unverified")
+    assert chosen["reason"].startswith("unverified, candidate 1 chosen: 2 of 3 unverified")

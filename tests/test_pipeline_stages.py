@@ -173,13 +173,17 @@ def test_validation_needs_no_model_and_a_test_that_reproduces_nothing_is_not_use
     assert model.received == []
     validated = artifact(run_dir, "03_validate.json")
     assert validated["baseline"]["reproduction"] == verdict
-    # Without a reproduction test, the wrong fix passes: it breaks no test that passed.
-    assert [c["valid"] for c in validated["candidates"]] == [True, True]
+    # Without a reproduction test, the wrong fix passes: its tests ran and it breaks none that
+    # passed (test_half_price failed on the base too). No test covers the new file, so that
+    # candidate is unverified, and a valid candidate wins over it.
+    assert [c["verdict"] for c in validated["candidates"]] == ["valid", "unverified"]
+    assert (
+        validated["candidates"][0]["reason"] == "2 regression tests pass (1 failed on the base too)"
+    )
     assert "+PLACES = 2" in validated["candidates"][1]["diff"]
-    # One vote each: the tie goes to the smaller patch (a one-line new file).
-    assert trajectory.status == "submitted"
-    assert "shop/rounding.py" in trajectory.diff
-    assert "shop/pricing.py" not in trajectory.diff
+    assert (trajectory.status, trajectory.verdict) == ("submitted", "valid")
+    assert "shop/pricing.py" in trajectory.diff
+    assert "shop/rounding.py" not in trajectory.diff
 
 
 def test_a_run_directory_of_another_issue_is_refused_before_anything_runs(tmp_path, shop):

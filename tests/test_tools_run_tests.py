@@ -5,6 +5,8 @@ from __future__ import annotations
 from conftest import make_repo, require_backend
 from tools_support import put, toolset_fixture, toolset_on
 
+from patchsmith.tools.run_tests import unittest_counts
+
 FILES = {
     "calc.py": "def add(a, b):\n    return a - b\n",
     "tests/test_calc.py": (
@@ -35,6 +37,7 @@ def test_failing_test_is_summarised_with_its_traceback(tools):
     assert "tests/test_calc.py:5: in test_add" in seen.text
     assert "test_zero" not in seen.text  # passing tests are counted, not listed
     assert seen.data["counts"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 1}
+    assert seen.data["report"] is True
     assert seen.data["failures"][0]["test"] == "tests/test_calc.py::test_add"
 
 
@@ -73,6 +76,16 @@ def test_unknown_test_file_shows_pytests_complaint(tools):
     seen = run_tests(tools, tests=["tests/nope.py"])
     assert "exit code 4" in seen.text
     assert "file or directory not found: tests/nope.py" in seen.text
+    # pytest stopped before any test: nothing ran (what validation relies on)
+    assert sum(seen.data["counts"].values()) == 0
+
+
+def test_unittest_style_closing_lines_give_the_counts_of_what_ran():
+    log = "....F.s\n------\nRan 7 tests in 0.2s\n\nFAILED (failures=1, errors=2, skipped=1)\n"
+    assert unittest_counts(log) == {"passed": 3, "failed": 1, "error": 2, "skipped": 1}
+    log = "Ran 3 tests in 0.001s\n\nOK (skipped=1, expected failures=1)\n"
+    assert unittest_counts(log) == {"passed": 1, "failed": 0, "error": 0, "skipped": 2}
+    assert unittest_counts("ImportError: No module named 'settings'\n") is None
 
 
 def test_timeout_stops_the_run_and_says_what_to_do(tools):

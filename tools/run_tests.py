@@ -16,6 +16,8 @@ SHOWN_FAILURES = 8  # failures shown with their tracebacks; the rest are listed 
 LISTED_FAILURES = 40
 TRACEBACK_LINES = 30
 TAIL_LINES = 60  # of the log, when there is no report to summarise
+UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in ", re.M)
+UNITTEST_END = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
 SUMMARY_LINE = re.compile(r"^=*\s*((?:\d+ [a-z]+(?:, )?)+)(?: in ([\d.]+)s)?.*?=*$")
 
 
@@ -120,6 +122,9 @@ Examples:
                 **data,
             )
         if not pytest:
+            counts = unittest_counts(tail)
+            if counts is not None:
+                data["counts"] = counts
             body = tail_lines(tail, TAIL_LINES)
             status = "passed" if result.exit_code == 0 else f"failed (exit code {result.exit_code})"
             return Observation(f"`{command}` {status}. Last lines:\n{body}\n{where}", data)
@@ -142,6 +147,20 @@ def sandbox_pytest(ctx: ToolContext) -> str:
         python = (probe.output.strip().splitlines() or ["python3"])[-1]
         ctx.cache["sandbox_pytest"] = f"{python} -m pytest"
     return ctx.cache["sandbox_pytest"]
+
+
+def unittest_counts(log: str) -> dict[str, int] | None:
+    """The counts in unittest's closing lines ("Ran 7 tests in 0.2s" then "FAILED (failures=1,
+    skipped=2)" or "OK"), as Django's runner also prints them; None when the log has none."""
+    ran = UNITTEST_RAN.findall(log)
+    ending = UNITTEST_END.findall(log)
+    if not ran or not ending:
+        return None
+    details = dict(re.findall(r"([a-z][a-z ]*)=(\d+)", ending[-1][1]))
+    failed, error = int(details.get("failures", 0)), int(details.get("errors", 0))
+    skipped = int(details.get("skipped", 0)) + int(details.get("expected failures", 0))
+    passed = max(int(ran[-1]) - failed - error - skipped, 0)
+    return {"passed": passed, "failed": failed, "error": error, "skipped": skipped}
 
 
 def _read(ctx: ToolContext, path: str, limit: int) -> str:
@@ -192,6 +211,7 @@ class _Report:
 
     def as_data(self) -> dict[str, Any]:
         return {
+            "report": self.readable,  # False: pytest wrote no report (no test ran)
             "counts": self.counts(),
             "failures": [
                 {"test": c.nodeid, "outcome": c.outcome, "message": c.message, "details": c.details}

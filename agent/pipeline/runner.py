@@ -229,8 +229,9 @@ def run_pipeline(
     not redone, and the trajectory goes on from where it stopped. `candidates` defaults to
     the `pipeline_candidates` setting where the configuration has one, else to 4.
 
-    Ends "submitted" with the chosen patch as the trajectory's diff, or "no_valid_candidate"
-    when every candidate failed validation, or with one of the loop's statuses (limits,
+    Ends "submitted" with the chosen patch as the trajectory's diff (its `verdict` "valid",
+    or "unverified" when no test could check it), or "no_valid_candidate" when every
+    candidate failed validation, or with one of the loop's statuses (limits,
     model_error, sandbox_error, interrupted). `budget`, a Budget shared by concurrent runs,
     caps their total cost. `sandbox_factory` opens the sandbox instead of
     `open_sandbox(repo, commit, settings.sandbox_config())` (e.g. on a benchmark image's own
@@ -290,6 +291,7 @@ def _finish(trajectory: Trajectory, chosen: dict[str, Any]) -> None:
     else:
         trajectory.status, trajectory.diff = "submitted", chosen["patch"]
         trajectory.message = chosen.get("reason", "")
+        trajectory.verdict = chosen.get("verdict", "valid")
 
 
 def _trajectory(
@@ -307,6 +309,7 @@ def _trajectory(
             earlier = Trajectory.load(path)
             if earlier.issue == issue and earlier.commit == commit:
                 earlier.status, earlier.message, earlier.diff = None, "", ""
+                earlier.verdict = None
                 earlier.ended = None
                 return earlier
     config = {

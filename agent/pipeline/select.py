@@ -1,6 +1,7 @@
 """Select: group the valid candidates by what their code means, not how it is written, and
 take the largest group (majority vote); ties go to the smaller patch, then to the earlier
-candidate (the greedy one first).
+candidate (the greedy one first). When no candidate is valid because no test could check
+any, the vote is among the unverified ones, and the chosen patch is said to be unverified.
 
 Two candidates are the same when their edited files are equal after normalization: for
 Python, the syntax tree without docstrings (so comments, blank lines, formatting and
@@ -15,6 +16,8 @@ import hashlib
 import json
 import re
 from typing import Any
+
+from .verdict import INVALID, UNVERIFIED, VALID, verdict_of
 
 LINE_COMMENT = re.compile(r"^(#|//|--|;)")
 
@@ -60,14 +63,18 @@ def fingerprint(after: dict[str, str | None]) -> str:
 
 def select(validated: dict[str, Any]) -> dict[str, Any]:
     checked = validated.get("candidates", [])
-    valid = [c for c in checked if c["valid"]]
+    verdict = VALID
+    valid = [c for c in checked if verdict_of(c) == VALID]
+    if not valid:
+        verdict = UNVERIFIED
+        valid = [c for c in checked if verdict_of(c) == UNVERIFIED]
     if not valid:
         if not checked:
             reason = "no candidate patch was made"
         else:
             failures = "; ".join(f"{c['index']}: {c['failed']}" for c in checked)
             reason = f"all {len(checked)} candidates failed validation ({failures})"
-        return {"winner": None, "patch": "", "groups": [], "reason": reason}
+        return {"winner": None, "verdict": INVALID, "patch": "", "groups": [], "reason": reason}
     grouped: dict[str, list[dict[str, Any]]] = {}
     for candidate in valid:
         grouped.setdefault(fingerprint(candidate["after"]), []).append(candidate)
@@ -93,10 +100,18 @@ def select(validated: dict[str, Any]) -> dict[str, Any]:
     winner = best_member(ranked[0][1])
     votes = len(ranked[0][1])
     reason = (
-        f"candidate {winner['index']} chosen: {votes} of {len(valid)} valid candidates "
+        f"candidate {winner['index']} chosen: {votes} of {len(valid)} {verdict} candidates "
         f"({len(checked)} made) agree on its change; {winner['changed_lines']} changed lines"
     )
-    return {"winner": winner["index"], "patch": winner["diff"], "groups": groups, "reason": reason}
+    if verdict == UNVERIFIED:
+        reason = f"unverified, {reason}; {winner['reason']}"
+    return {
+        "winner": winner["index"],
+        "verdict": verdict,
+        "patch": winner["diff"],
+        "groups": groups,
+        "reason": reason,
+    }
 
 
 def summarize(result: dict[str, Any]) -> str:

@@ -2,23 +2,24 @@
 matching and syntax guard), then run the repository's tests that touch the edited code and
 the reproduction test, comparing with a baseline run on the unchanged code.
 
-A candidate is valid when its edits apply and parse, it changes something, no test that
-passed at the baseline fails with it, and, when the reproduction test really reproduced the
-issue (it failed at the baseline), that test passes with it. The workspace is reset to the
-base commit around every candidate. Each finished check is kept as partial progress.
+A candidate whose edits do not apply or parse, or change nothing, is invalid; otherwise the
+test runs decide (verdict.py): valid when tests ran and passed with no test broken, invalid
+when it breaks a test or leaves the reproduced issue, unverified when no test could run.
+The workspace is reset to the base commit around every candidate. Each finished check is
+kept as partial progress.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from patchsmith.sandbox.base import BASE_REF
 
 from .ranking import is_test
 from .search_replace import Edit
+from .verdict import INVALID, UNVERIFIED, VALID, TestRun, judge, verdict_of
 
 if TYPE_CHECKING:
     from .runner import PipelineRun
@@ -26,28 +27,6 @@ if TYPE_CHECKING:
 REPRODUCTION = "test_patchsmith_reproduction.py"  # at the root, removed after each run
 RESET_INDEX = ".git/patchsmith-reset-index"
 PYTEST_TESTS_FAILED = 1  # pytest's exit code when tests ran and some failed
-
-
-@dataclass
-class TestRun:
-    exit_code: int | None
-    failures: set[str] = field(default_factory=set)
-    has_report: bool = False  # pytest's report was read, so `failures` is complete
-    timed_out: bool = False
-
-    @classmethod
-    def from_observation(cls, observation: Any) -> TestRun:
-        data = observation.data
-        return cls(
-            exit_code=data.get("exit_code"),
-            failures={f["test"] for f in data.get("failures", [])},
-            has_report="counts" in data and sum(data["counts"].values()) > 0,
-            timed_out=bool(data.get("timed_out")),
-        )
-
-    @property
-    def passed(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
 
 
 def validate(run: PipelineRun, repaired: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +39,8 @@ def validate(run: PipelineRun, repaired: dict[str, Any]) -> dict[str, Any]:
         progress["baseline"] = _baseline(run, toolset, candidates, reproduction)
         base = progress["baseline"]
         tests = ", ".join(base["regression_tests"]) or "none found"
+        if base["run"] is not None:
+            tests += f" ({TestRun.from_dict(base['run']).describe()})"
         text = f"baseline: regression tests {tests}; reproduction test {base['reproduction']}"
         run.record("validate", {"baseline": True}, text)
         run.artifacts.save_partial("validate", progress)
@@ -67,24 +48,27 @@ def validate(run: PipelineRun, repaired: dict[str, Any]) -> dict[str, Any]:
         result = _check(run, toolset, candidate, progress["baseline"], reproduction)
         progress["candidates"].append(result)
         arguments = {"candidate": candidate["index"]}
-        run.record("validate", arguments, describe(result), is_error=not result["valid"])
+        is_error = result["verdict"] == INVALID
+        run.record("validate", arguments, describe(result), is_error=is_error)
         run.artifacts.save_partial("validate", progress)
     _reset(toolset)
     return progress
 
 
 def describe(result: dict[str, Any]) -> str:
-    if result["valid"]:
-        return f"candidate {result['index']}: valid ({result['reason']})"
-    return f"candidate {result['index']}: rejected at {result['failed']}: {result['reason']}"
+    verdict = verdict_of(result)
+    if verdict == INVALID:
+        return f"candidate {result['index']}: rejected at {result['failed']}: {result['reason']}"
+    return f"candidate {result['index']}: {verdict} ({result['reason']})"
 
 
 def summarize(result: dict[str, Any]) -> str:
     checked = result.get("candidates", [])
-    valid = [c["index"] for c in checked if c["valid"]]
-    lines = [f"{len(valid)} of {len(checked)} candidates valid"]
-    lines += [describe(c) for c in checked]
-    return "\n".join(lines)
+    verdicts = [verdict_of(c) for c in checked]
+    head = f"{verdicts.count(VALID)} of {len(checked)} candidates valid"
+    if UNVERIFIED in verdicts:
+        head += f", {verdicts.count(UNVERIFIED)} unverified (no test could check them)"
+    return "\n".join([head, *(describe(c) for c in checked)])
 
 
 def _baseline(
@@ -95,13 +79,7 @@ def _baseline(
     edited = sorted({e["path"] for c in candidates for e in c.get("edits", [])})
     tests_for = regression_tests(toolset.sandbox, edited, run.options.regression_files)
     every_test = sorted({t for tests in tests_for.values() for t in tests})
-    failures: list[str] = []
-    passed = False
-    if every_test:
-        before = _run_tests(run, toolset, every_test)
-        failures, passed = sorted(before.failures), before.passed
-        if not before.has_report and not before.passed:
-            failures = ["(the test run gave no report)"]
+    before = _run_tests(run, toolset, every_test) if every_test else None
     state = "not written"
     if reproduction.strip():
         outcome = _run_reproduction(run, toolset, reproduction)
@@ -115,8 +93,7 @@ def _baseline(
     return {
         "tests_for": tests_for,
         "regression_tests": every_test,
-        "failures": failures,
-        "all_passed": passed,
+        "run": before.to_dict() if before is not None else None,
         "reproduction": state,
         "reproduction_used": state.endswith(": used"),
     }
@@ -131,6 +108,7 @@ def _check(
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "index": candidate["index"],
+        "verdict": INVALID,
         "valid": False,
         "failed": None,
         "reason": "",
@@ -167,18 +145,19 @@ def _check(
     )
 
     tests = sorted({t for path in changed for t in baseline["tests_for"].get(path, [])})
-    if tests:
-        after = _run_tests(run, toolset, tests)
-        broken = _regressions(after, baseline)
-        if broken:
-            return reject("regression", "tests that passed before fail now: " + ", ".join(broken))
-    notes = [f"{len(tests)} regression test files pass" if tests else "no regression tests"]
-    if baseline["reproduction_used"]:
-        outcome = _run_reproduction(run, toolset, reproduction)
-        if not outcome.passed:
-            return reject("reproduction", "the reproduction test still fails")
-        notes.append("the reproduction test passes")
-    result.update(valid=True, reason="; ".join(notes))
+    before = TestRun.from_dict(baseline["run"]) if baseline.get("run") else None
+    after = _run_tests(run, toolset, tests) if tests else None
+    verdict = judge(before, after)
+    if verdict.status != INVALID and baseline["reproduction_used"]:
+        # Only now: a candidate that breaks the tests needs no reproduction run.
+        verdict = judge(before, after, _run_reproduction(run, toolset, reproduction))
+    result.update(
+        verdict=verdict.status,
+        valid=verdict.valid,
+        failed=verdict.stage,
+        reason=verdict.reason,
+        tests=after.describe() if after is not None else "none",
+    )
     return result
 
 
@@ -200,22 +179,10 @@ def _first_lines(text: str, count: int = 6) -> str:
     return "\n".join(lines[:count]) + (" ..." if len(lines) > count else "")
 
 
-def _regressions(after: TestRun, baseline: dict[str, Any]) -> list[str]:
-    if after.timed_out:
-        return ["(the test run timed out)"]
-    before = set(baseline["failures"])
-    if after.has_report:
-        return sorted(after.failures - before)
-    # No per-test report (not pytest, or it crashed): only a whole run that passed before
-    # and fails now says something.
-    return ["(the test run failed)"] if baseline["all_passed"] and not after.passed else []
-
-
 def _reproduces(outcome: TestRun) -> bool:
     # pytest's other exit codes mean the test did not run (a collection error, nothing
     # collected); a test that cannot run says nothing about the issue.
-    failed = outcome.exit_code == PYTEST_TESTS_FAILED and bool(outcome.failures)
-    return failed and not outcome.timed_out
+    return outcome.exit_code == PYTEST_TESTS_FAILED and bool(outcome.failures)
 
 
 def _run_tests(run: PipelineRun, toolset: Any, tests: list[str]) -> TestRun:
@@ -233,15 +200,22 @@ def _run_reproduction(run: PipelineRun, toolset: Any, code: str) -> TestRun:
         done = sandbox.run(command, cwd=sandbox.root, timeout=run.options.test_timeout)
     finally:
         sandbox.run(f"rm -f {REPRODUCTION}", cwd=sandbox.root, timeout=30)
-    tail = done.output[-3000:]
-    failed = re.search(r"\b\d+ (failed|error)", tail) is not None
-    ran = failed or re.search(r"\b\d+ passed", tail) is not None
+    counts = _pytest_counts(done.output[-3000:])
+    failing = counts.get("failed", 0) + counts.get("error", 0)
     return TestRun(
         exit_code=done.exit_code,
-        failures={REPRODUCTION} if failed else set(),
-        has_report=ran,
+        failures={REPRODUCTION} if failing else set(),
+        ran=counts.get("passed", 0) + failing,
+        passed_tests=counts.get("passed", 0),
         timed_out=done.timed_out,
     )
+
+
+def _pytest_counts(output: str) -> dict[str, int]:
+    """The counts on pytest's closing line ("1 failed, 2 passed in 0.1s"); {} without one."""
+    lines = output.strip().splitlines()
+    found = re.findall(r"\b(\d+) (passed|failed|error)s?\b", lines[-1] if lines else "")
+    return {word: int(number) for number, word in found}
 
 
 def _pytest(toolset: Any) -> str:
