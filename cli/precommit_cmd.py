@@ -120,6 +120,8 @@ def print_report(report: Report) -> None:
             ", ".join(f"{run.name} ok ({run.summary})" for run in report.runs) or "nothing to run"
         )
         say(f"{head}: {escape(done)} [dim]{report.seconds:.1f}s[/]")
+        for run in report.runs:
+            print_already_failing(run)
         return
     failed = [run for run in report.runs if not run.passed]
     say(f"{head}: [bold red]{len(failed)} check{'' if len(failed) == 1 else 's'} failed[/]")
@@ -131,6 +133,7 @@ def print_report(report: Report) -> None:
             say(f"    {escape(failure.where)}  {escape(failure.message)}")
         if len(run.failures) > SHOWN_FAILURES:
             say(f"    … and {len(run.failures) - SHOWN_FAILURES} more")
+        print_already_failing(run)
         if run.name == "tests":
             for test, because in report.related.items():
                 say(f"    [dim]related: {escape(test)} ({escape(', '.join(because))})[/]")
@@ -140,6 +143,20 @@ def print_report(report: Report) -> None:
             say("    " + run.log.replace("\n", "\n    "), markup=False, highlight=False)
     for note in report.notes:
         say(f"[dim]{escape(note)}[/]")
+
+
+def print_already_failing(run: Any) -> None:
+    """The related tests that fail at HEAD too: not the staged change's doing."""
+    if not run.already_failing:
+        return
+    if any(failure in run.failures for failure in run.already_failing):
+        say("    [yellow]failing at HEAD too[/], and blocking (strict = true)")
+    else:
+        say("    [yellow]already failing at HEAD[/], not caused by the staged change: not blocking")
+    for failure in run.already_failing[:SHOWN_FAILURES]:
+        say(f"    {escape(failure.where)}  {escape(failure.message)}")
+    if len(run.already_failing) > SHOWN_FAILURES:
+        say(f"    … and {len(run.already_failing) - SHOWN_FAILURES} more")
 
 
 def model_settings(top: Path, flags: dict[str, Any], why: str) -> Settings:

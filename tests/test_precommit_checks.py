@@ -110,6 +110,43 @@ def test_related_tests_run_against_the_staged_modules_even_with_unstaged_edits(p
     assert [f.where for f in report.failures] == ["tests/test_calc.py::test_add"]
 
 
+def test_a_failing_test_the_staged_change_adds_blocks_since_head_cannot_have_failed_it(project):
+    # calc.add is wrong at HEAD for this new test too, but the test itself is new: HEAD
+    # never ran it, so its failure is the change's.
+    stage(
+        project,
+        {
+            "tests/test_more.py": "from calc import add\n\ndef test_big():\n"
+            "    assert add(2, 2) == 5\n"
+        },
+    )
+    report = run_checks(project, PYTEST)
+    tests = report.runs[-1]
+    assert not tests.passed and tests.already_failing == []
+    assert [f.where for f in tests.failures] == ["tests/test_more.py::test_big"]
+
+
+def test_unstaged_work_and_the_index_are_untouched_by_the_run_at_head(project):
+    (project / "calc.py").write_text("def add(a, b):\n    return a + b + 0\n")  # unstaged
+    stage(
+        project,
+        {
+            "tests/test_calc.py": "from calc import add\n\ndef test_add():\n"
+            "    assert add(2, 3) == 6\n"
+        },
+    )  # a wrong test, staged
+    before = subprocess.run(
+        ["git", "-C", str(project), "status", "--porcelain"], capture_output=True, text=True
+    ).stdout
+    report = run_checks(project, PYTEST)
+    assert not report.passed
+    after = subprocess.run(
+        ["git", "-C", str(project), "status", "--porcelain"], capture_output=True, text=True
+    ).stdout
+    assert after == before
+    assert (project / "calc.py").read_text() == "def add(a, b):\n    return a + b + 0\n"
+
+
 def test_tests_relate_by_import_name_package_conftest_and_config(tmp_path):
     files = {
         "src/app/__init__.py": "",
@@ -202,6 +239,7 @@ def test_config_comes_from_pyproject_and_patchsmith_toml_which_wins(tmp_path):
         ("fix_cost_limit = -1", "expected a number greater than 0"),
         ('review_severity = "severe"', 'expected one of "info"'),
         ("syntax = 1", "expected true or false"),
+        ('strict = "yes"', "expected true or false"),
     ],
 )
 def test_bad_config_is_named_with_what_is_expected(tmp_path, line, message):

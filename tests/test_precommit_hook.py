@@ -279,6 +279,64 @@ def test_fix_in_the_docker_sandbox_under_pre_commit(tmp_path):
     assert "files were modified by this hook" in done.stdout
 
 
+def broken_at_head(tmp_path: Path, *extra: tuple[str, str]) -> Path:
+    """A project whose HEAD already fails test_add (add subtracts) and test_mul (mul adds)."""
+    files = {
+        "calc.py": BROKEN.replace("return a * b", "return a + b"),
+        "tests/test_calc.py": TEST_CALC
+        + "\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
+        + "\n\ndef test_neg():\n    assert neg(2) == -2\n",
+        ".pre-commit-config.yaml": hook_config(),
+        **dict(extra),
+    }
+    files["tests/test_calc.py"] = files["tests/test_calc.py"].replace(
+        "import add", "import add, mul, neg"
+    )
+    return make_repo(tmp_path / "project", files)
+
+
+def test_a_correct_fix_commits_though_a_related_test_already_failed_at_head(tmp_path):
+    repo = broken_at_head(tmp_path)
+    assert pre_commit(repo, tmp_path, "install").returncode == 0
+    stage(repo, "calc.py", BROKEN)  # fixes mul; add still subtracts, as at HEAD
+
+    # pre-commit shows a passing hook's output only with --verbose.
+    shown = pre_commit(repo, tmp_path, "run", "--verbose")
+    out = shown.stdout
+    assert shown.returncode == 0, out
+    assert "1 related test file: 1 already failing at HEAD" in out
+    assert "already failing at HEAD, not caused by the staged change: not blocking" in out
+    assert "tests/test_calc.py::test_add  failed: assert -1 == 5" in out
+    assert "test_mul" not in out  # fixed by the change: not reported
+
+    done = run(repo, tmp_path, "git", "commit", "-q", "-m", "fix mul")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert git(repo, "log", "--format=%s").split() == ["fix", "mul", "init"]
+
+
+def test_a_new_failure_still_blocks_beside_one_that_was_already_there(tmp_path):
+    repo = broken_at_head(tmp_path)
+    stage(repo, "calc.py", BROKEN.replace("return -a", "return a"))  # fixes mul, breaks neg
+
+    done = agent(repo, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "tests: 1 related test file: 1 failing (and 1 already failing at HEAD)" in done.stdout
+    assert "tests/test_calc.py::test_neg  failed: assert 2 == -2" in done.stdout
+    assert "already failing at HEAD" in done.stdout and "test_add" in done.stdout
+
+
+def test_strict_blocks_on_tests_that_already_failed_at_head(tmp_path):
+    strict = ("pyproject.toml", "[tool.patchsmith.precommit]\nstrict = true\n")
+    repo = broken_at_head(tmp_path, strict)
+    stage(repo, "calc.py", BROKEN)
+
+    done = agent(repo, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 of them fail at HEAD too (strict: they block)" in done.stdout
+    assert "failing at HEAD too, and blocking (strict = true)" in done.stdout
+    assert "tests/test_calc.py::test_add  failed: assert -1 == 5" in done.stdout
+
+
 def test_fix_needs_a_model(tmp_path):
     repo = project(tmp_path)
     stage(repo, "calc.py", BROKEN)

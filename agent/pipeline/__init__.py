@@ -5,6 +5,7 @@ and resumed stage by stage.
     localize.py   the retrieval ranking, then files, symbols and edit locations (model)
     repair.py     a reproduction test and N candidate SEARCH/REPLACE patches (model)
     validate.py   apply, syntax guard, regression and reproduction tests (sandbox)
+    verdict.py    valid, invalid or unverified, from the tests that ran (one place)
     select.py     normalize, majority vote, deterministic tie-break
     runner.py     `run_pipeline`: the stages in turn, resume, trajectory, exit status
 """

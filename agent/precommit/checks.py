@@ -3,7 +3,8 @@
 `run_checks` returns a `Report`: one `CheckRun` per check, each with the failures found
 (what, where, a short log). Nothing here calls a model, starts a sandbox or imports
 litellm or docker: a clean commit costs a few git calls, a parse per staged file, and the
-related tests.
+related tests. Only when related tests fail are those tests run again on HEAD: the ones that
+fail there too were broken before the staged change and do not block it (unless `strict`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from .config import DEFAULT_TEST_COMMAND, PrecommitConfig
 from .related import related_tests
-from .staged import Staged, index_files, staged_changes, staged_checkout
+from .staged import Staged, head_checkout, index_files, staged_changes, staged_checkout
 
 LOG_LINES = 30  # of a failing command's output, shown in the report
 _FAILED_TEST = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$", re.M)
@@ -36,6 +37,7 @@ class Failure:
     check: str  # "syntax", "lint", "tests", "review"
     where: str  # a file and line, a test id, or a command
     message: str
+    outcome: str = ""  # a named test's: "failed" or "error" (comparable with HEAD's run)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class CheckRun:
     command: str | None = None
     log: str = ""  # the end of the command's output (or the offending lines)
     seconds: float = 0.0
+    already_failing: list[Failure] = field(default_factory=list)  # at HEAD too
 
 
 @dataclass
@@ -105,6 +108,8 @@ def run_checks(top: Path, config: PrecommitConfig, files: Sequence[str] | None =
             report.notes.append("tests not run: the staged files do not parse")
         else:
             tests = test_check(root, config, list(report.related), snapshot=root != top)
+            if tests is not None and not tests.passed:
+                compare_with_head(top, config, tests, report.notes)
             if tests is not None:
                 report.runs.append(tests)
     report.seconds = time.monotonic() - started
@@ -208,8 +213,10 @@ def test_check(
     failures = []
     if not passed:
         for kind, test, message in _FAILED_TEST.findall(done.output):
+            outcome = "failed" if kind == "FAILED" else "error"
             label = "failed" if kind == "FAILED" else "error (see the log)"
-            failures.append(Failure("tests", test, f"{label}: {message}" if message else label))
+            text = f"{label}: {message}" if message else label
+            failures.append(Failure("tests", test, text, outcome))
         if not failures:
             failures.append(Failure("tests", command, done.why()))
     count = (
@@ -228,6 +235,37 @@ def test_check(
         "" if passed else _tail(done.output),
         done.seconds,
     )
+
+
+def compare_with_head(top: Path, config: PrecommitConfig, run: CheckRun, notes: list[str]) -> None:
+    """Run the failing tests again on HEAD's files; those failing there the same way were
+    broken before the staged change: they move to `run.already_failing` and stop blocking
+    (with `strict`, they keep blocking). A failure that names no test cannot be compared."""
+    named = [f for f in run.failures if f.outcome]
+    if not named or len(named) < len(run.failures):
+        notes.append("the tests failed without naming each failing test: not compared with HEAD")
+        return
+    with head_checkout(top) as head:
+        if head is None:
+            return  # no commit yet: every failure is new
+        present = [f.where for f in named if (head / f.where.split("::")[0]).is_file()]
+        at_head = test_check(head, config, present, snapshot=True) if present else None
+    failing_at_head = {(f.where, f.outcome) for f in at_head.failures} if at_head else set()
+    run.already_failing = [f for f in named if (f.where, f.outcome) in failing_at_head]
+    known = len(run.already_failing)
+    if not known:
+        return
+    if config.strict:
+        run.summary += f"; {known} of them fail at HEAD too (strict: they block)"
+        return
+    run.failures = [f for f in named if f not in run.already_failing]
+    run.passed = not run.failures
+    tests = run.summary.split(": ", 1)[0]
+    already = f"{known} already failing at HEAD"
+    if run.passed:
+        run.summary, run.log = f"{tests}: {already}", ""
+    else:
+        run.summary = f"{tests}: {len(run.failures)} failing (and {already})"
 
 
 @dataclass

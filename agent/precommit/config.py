@@ -9,6 +9,7 @@ by key when both are there):
     related_tests = {"src/app/*.py" = ["tests/test_app.py"]}  # glob -> tests, added to
     discover_tests = true                # ...tests found by imports and names (false: off)
     syntax = true                        # tree-sitter syntax check of staged files
+    strict = false                       # true: related tests failing at HEAD too block
     timeout = 600                        # seconds per command
     fix_step_limit = 12                  # the budget of `--fix`
     fix_cost_limit = 0.5
@@ -40,6 +41,7 @@ class PrecommitConfig:
     related_tests: dict[str, tuple[str, ...]] = field(default_factory=dict)
     discover_tests: bool = True
     syntax: bool = True
+    strict: bool = False  # block on related tests that fail at HEAD too (not the change's)
     timeout: float = 600.0
     fix_step_limit: int = 12
     fix_cost_limit: float = 0.5
@@ -106,6 +108,7 @@ _KINDS = {
     "related_tests": "mapping",
     "discover_tests": bool,
     "syntax": bool,
+    "strict": bool,
     "timeout": "positive",
     "fix_step_limit": "count",
     "fix_cost_limit": "positive",

@@ -72,6 +72,9 @@ def fix_issue(report: Report, only_staged: bool) -> str:
             listed = ", ".join(f'"{test}"' for test in report.related)
             lines.append(f"In the workspace, run them with run_tests, tests: [{listed}]")
         lines += [f"- {f.where}: {f.message}" for f in run.failures[:20]]
+        if run.already_failing:
+            lines.append("Failing on HEAD too, before the staged change:")
+            lines += [f"- {f.where}" for f in run.already_failing[:20]]
         if run.log:
             lines += ["Output:", "```", run.log[-LOG_CHARS:], "```"]
         sections.append("\n".join(lines))

@@ -135,3 +135,21 @@ def staged_checkout(top: Path) -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def head_checkout(top: Path) -> Iterator[Path | None]:
+    """A temporary export of the files of HEAD (None before the first commit), read through a
+    private index: the repository's index and working tree are not touched."""
+    if git(top, "rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).returncode != 0:
+        yield None
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="patchsmith-head-"))
+    try:
+        with tempfile.TemporaryDirectory() as private:
+            env = {"GIT_INDEX_FILE": str(Path(private) / "index")}
+            git(top, "read-tree", "HEAD", env=env)
+            git(top, "checkout-index", "--all", f"--prefix={tmp}/", env=env)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
