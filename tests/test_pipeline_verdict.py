@@ -39,6 +39,14 @@ def test_a_run_that_executed_no_test_leaves_the_candidate_unverified_whatever_it
     assert judge(None, None).status == UNVERIFIED
 
 
+def test_tests_that_all_error_in_setup_before_and_after_leave_it_unverified():
+    # A conftest fixture imports the missing package: every test errors, nothing passes.
+    errors = report(failures=("t.py::test_a", "t.py::test_b"))
+    verdict = judge(errors, errors)
+    assert verdict.status == UNVERIFIED
+    assert "no regression test passes, on the base either" in verdict.reason
+
+
 def test_tests_that_ran_and_passed_make_it_valid_and_old_failures_do_not_count_against_it():
     before = report(passed=2, failures=("t.py::test_old_bug",))
     after = report(passed=2, failures=("t.py::test_old_bug",))

@@ -204,7 +204,8 @@ def _run_reproduction(run: PipelineRun, toolset: Any, code: str) -> TestRun:
     failing = counts.get("failed", 0) + counts.get("error", 0)
     return TestRun(
         exit_code=done.exit_code,
-        failures={REPRODUCTION} if failing else set(),
+        # Only a failure in the test's body shows the issue; an error is in its setup.
+        failures={REPRODUCTION} if counts.get("failed") else set(),
         ran=counts.get("passed", 0) + failing,
         passed_tests=counts.get("passed", 0),
         timed_out=done.timed_out,
