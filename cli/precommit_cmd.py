@@ -15,7 +15,7 @@ from .display import StepPrinter, diffstat, print_diff
 
 if TYPE_CHECKING:
     from patchsmith.agent.config import Settings
-    from patchsmith.agent.precommit import FixOutcome, PrecommitConfig, Report, Review
+    from patchsmith.agent.precommit import CheckRun, FixOutcome, PrecommitConfig, Report, Review
 
 MARK = {True: "[green]✓[/]", False: "[bold red]✗[/]"}
 SHOWN_FAILURES = 10  # per check
@@ -145,7 +145,7 @@ def print_report(report: Report) -> None:
         say(f"[dim]{escape(note)}[/]")
 
 
-def print_already_failing(run: Any) -> None:
+def print_already_failing(run: CheckRun) -> None:
     """The related tests that fail at HEAD too: not the staged change's doing."""
     if not run.already_failing:
         return
