@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import IMAGE, make_repo, require_backend
 
 from patchsmith.agent.bench.dataset import Instance, patch_files
+from patchsmith.agent.bench.evaluate import evaluate_prediction
 from patchsmith.agent.bench.official_eval import (
     BUILT_IN,
     SWEBENCH_PIN,
@@ -101,3 +106,117 @@ def test_a_row_of_the_new_schema_runs_its_own_eval_script():
     assert spec is not None
     assert spec.script == own["eval_script"]
     assert spec.log_parser == "parse_log_pytest"
+
+
+# -- evaluation in an instance image -------------------------------------------------------
+
+CALC = "def add(a, b):\n    return a - b\n"
+TESTS = "from calc import add\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n"
+TEST_PATCH = (
+    "diff --git a/tests/test_calc.py b/tests/test_calc.py\n"
+    "--- a/tests/test_calc.py\n"
+    "+++ b/tests/test_calc.py\n"
+    "@@ -3,3 +3,7 @@ from calc import add\n"
+    " \n"
+    " def test_zero():\n"
+    "     assert add(0, 0) == 0\n"
+    "+\n"
+    "+\n"
+    "+def test_add():\n"
+    "+    assert add(2, 3) == 5\n"
+)
+GOLD = (
+    "diff --git a/calc.py b/calc.py\n"
+    "--- a/calc.py\n"
+    "+++ b/calc.py\n"
+    "@@ -1,2 +1,2 @@\n"
+    " def add(a, b):\n"
+    "-    return a - b\n"
+    "+    return a + b\n"
+)
+WRONG = GOLD.replace("+    return a + b", "+    return a * b")
+# An image in the shape of SWE-bench's: the repository at /testbed, run as root, and
+# `source /opt/miniconda3/bin/activate && conda activate testbed` working (a stand-in for the
+# conda environment); pip installs from what is there, as an image's environment would.
+STAND_IN_DOCKERFILE = """\
+FROM {base}
+USER root
+LABEL org.patchsmith.image="test-instance" org.patchsmith.user=""
+ENV PIP_NO_INDEX=1 PIP_NO_BUILD_ISOLATION=0
+RUN mkdir -p /opt/miniconda3/bin \\
+    && printf 'conda() {{ :; }}\\n' > /opt/miniconda3/bin/activate \\
+    && ln -sf /usr/bin/python3 /usr/local/bin/python
+COPY testbed /testbed
+WORKDIR /testbed
+"""
+
+
+@pytest.fixture(scope="module")
+def instance_image(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """(image, base commit): an instance image of a small local repository. The one place
+    that makes it, so it can be switched to patchsmith's image builder."""
+    require_backend("docker")
+    from patchsmith.sandbox.docker import docker_client
+
+    context = tmp_path_factory.mktemp("instance-image")
+    files = {
+        "calc.py": CALC,
+        "conftest.py": "",
+        "tests/test_calc.py": TESTS,
+        "setup.py": "from setuptools import setup\n\nsetup(name='calc', py_modules=['calc'])\n",
+    }
+    repo = make_repo(context / "testbed", files)
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (context / "Dockerfile").write_text(STAND_IN_DOCKERFILE.format(base=IMAGE))
+    name = f"patchsmith-test-instance:{uuid.uuid4().hex[:12]}"
+    client = docker_client()
+    client.images.build(path=str(context), tag=name, rm=True, labels={"patchsmith-test": "1"})
+    try:
+        yield name, head
+    finally:
+        client.images.remove(name, force=True)
+
+
+def stand_in_row(image: str, base_commit: str) -> dict:
+    """A classic row of a repository swebench's specs know, whose repository is the
+    stand-in's."""
+    return {
+        "instance_id": "psf__requests-1",
+        "repo": "psf/requests",
+        "version": "2.0",
+        "base_commit": base_commit,
+        "problem_statement": "add() subtracts",
+        "patch": GOLD,
+        "test_patch": TEST_PATCH,
+        "FAIL_TO_PASS": json.dumps(["tests/test_calc.py::test_add"]),
+        "PASS_TO_PASS": json.dumps(["tests/test_calc.py::test_zero"]),
+        "image_name": image,
+    }
+
+
+def test_the_gold_patch_is_resolved_by_the_official_script_in_the_instance_image(
+    instance_image, tmp_path
+):
+    inst = Instance.from_record(stand_in_row(*instance_image))
+    result = evaluate_prediction(inst, GOLD, log_dir=tmp_path)
+    assert result.status == "resolved", result.message
+    assert result.evaluator == f"swebench-{SWEBENCH_PIN} official script"
+    assert result.fail_to_pass == {"tests/test_calc.py::test_add": "PASSED"}
+    assert result.pass_to_pass == {"tests/test_calc.py::test_zero": "PASSED"}
+    log = Path(result.log_path).read_text()
+    assert official_spec(inst).script in log  # the script that ran, as it ran
+    assert "PASSED tests/test_calc.py::test_add" in log  # the output between the markers
+    output = (tmp_path / "test_output.txt").read_text()
+    assert ">>>>> Start Test Output" in output and ">>>>> End Test Output" in output
+
+
+def test_a_wrong_patch_is_unresolved_and_an_empty_one_is_empty_patch(instance_image, tmp_path):
+    inst = Instance.from_record(stand_in_row(*instance_image))
+    wrong = evaluate_prediction(inst, WRONG, log_dir=tmp_path / "wrong")
+    assert wrong.status == "unresolved"
+    assert wrong.fail_to_pass == {"tests/test_calc.py::test_add": "FAILED"}
+    assert "FAIL_TO_PASS failed: tests/test_calc.py::test_add" in wrong.message
+    empty = evaluate_prediction(inst, "", log_dir=tmp_path / "empty")
+    assert empty.status == "empty_patch"

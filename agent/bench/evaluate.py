@@ -350,8 +350,7 @@ def _evaluate_officially(
         f"bash {script_file} 2>&1", timeout=timeout, cwd=sandbox.root, output_limit=OUTPUT_LIMIT
     )
     graded = _grade_output(spec, instance, run.output, log_dir)
-    start, end = markers()
-    between = run.output.split(start, 1)[-1].split(end, 1)[0] if start in run.output else ""
+    between = _between_marker_lines(run.output, *markers())
     ending = "timed out" if run.timed_out else f"exit code {run.exit_code}"
     log.note(f"bash {script_file}: {ending}; the test output between the markers:")
     log.parts.append(between.rstrip() + "\n")
@@ -380,6 +379,17 @@ def _evaluate_officially(
         test_exit_code=run.exit_code,
         message="" if graded.resolved else reason_not_resolved(graded.tests_status),
     )
+
+
+def _between_marker_lines(output: str, start: str, end: str) -> str:
+    """The lines after the one holding `start` and before the one holding `end` (set -x
+    prints the official markers as `+ : '>>>>> ...'`)."""
+    lines = output.splitlines()
+    first = next((n for n, line in enumerate(lines) if start in line), None)
+    if first is None:
+        return ""
+    last = next((n for n in range(first + 1, len(lines)) if end in lines[n]), len(lines))
+    return "\n".join(lines[first + 1 : last])
 
 
 def _grade_output(
