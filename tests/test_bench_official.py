@@ -4,8 +4,10 @@ runs is the one swebench makes for it (no repository or image needed)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +222,55 @@ def test_a_wrong_patch_is_unresolved_and_an_empty_one_is_empty_patch(instance_im
     assert "FAIL_TO_PASS failed: tests/test_calc.py::test_add" in wrong.message
     empty = evaluate_prediction(inst, "", log_dir=tmp_path / "empty")
     assert empty.status == "empty_patch"
+
+
+# -- through the real CLI ----------------------------------------------------------------
+
+AGENT = [sys.executable, "-m", "patchsmith.cli"]
+
+
+def run_bench(rows: list[dict], tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    dataset = tmp_path / "rows.jsonl"
+    dataset.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "COLUMNS": "80"}
+    command = [
+        *AGENT,
+        "run-bench",
+        str(dataset),
+        "--gold",
+        "--evaluate",
+        "-o",
+        str(tmp_path / "out"),
+    ]
+    return subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_run_bench_gold_writes_the_official_run_report(instance_image, tmp_path):
+    row = stand_in_row(*instance_image)
+    done = run_bench([row], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["schema_version"] == 2
+    assert report["resolved_ids"] == [row["instance_id"]]
+    assert report["completed_ids"] == [row["instance_id"]]
+    assert report["unresolved_ids"] == report["error_ids"] == report["empty_patch_ids"] == []
+    assert report["evaluators"] == {f"swebench-{SWEBENCH_PIN} official script": 1}
+    record = json.loads((tmp_path / "out" / "results.json").read_text())["instances"]
+    assert record[row["instance_id"]]["evaluation"]["evaluator"].startswith("swebench-")
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_a_run_whose_evaluation_failed_says_so_and_exits_1(tmp_path):
+    # An image that is not here and cannot be pulled (no such repository).
+    require_backend("docker")
+    row = stand_in_row("patchsmith-test-absent/no-such-image:none", "0" * 40)
+    done = run_bench([row], tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "✗ psf__requests-1" in done.stdout and "evaluation error" in done.stdout
+    assert re.search(r"evaluation errors\s+1\b", done.stdout), done.stdout
+    first = [line for line in done.stderr.splitlines() if "first evaluation error" in line]
+    assert len(first) == 1, done.stderr
+    assert "psf__requests-1" in first[0] and "patchsmith-test-absent/no-such-image" in first[0]
+    assert "Traceback" not in done.stdout + done.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["error_ids"] == ["psf__requests-1"] and report["resolved_ids"] == []
