@@ -8,12 +8,18 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import IMAGE, make_repo, require_backend
+from conftest import IMAGE, require_backend
+from instance_image import (
+    GOLD,
+    WRONG,
+    build_instance_image,
+    remove_instance_image,
+    stand_in_row,
+)
 
 from patchsmith.agent.bench.dataset import Instance, patch_files
 from patchsmith.agent.bench.evaluate import evaluate_prediction
@@ -112,90 +118,17 @@ def test_a_row_of_the_new_schema_runs_its_own_eval_script():
 
 # -- evaluation in an instance image -------------------------------------------------------
 
-CALC = "def add(a, b):\n    return a - b\n"
-TESTS = "from calc import add\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n"
-TEST_PATCH = (
-    "diff --git a/tests/test_calc.py b/tests/test_calc.py\n"
-    "--- a/tests/test_calc.py\n"
-    "+++ b/tests/test_calc.py\n"
-    "@@ -3,3 +3,7 @@ from calc import add\n"
-    " \n"
-    " def test_zero():\n"
-    "     assert add(0, 0) == 0\n"
-    "+\n"
-    "+\n"
-    "+def test_add():\n"
-    "+    assert add(2, 3) == 5\n"
-)
-GOLD = (
-    "diff --git a/calc.py b/calc.py\n"
-    "--- a/calc.py\n"
-    "+++ b/calc.py\n"
-    "@@ -1,2 +1,2 @@\n"
-    " def add(a, b):\n"
-    "-    return a - b\n"
-    "+    return a + b\n"
-)
-WRONG = GOLD.replace("+    return a + b", "+    return a * b")
-# An image in the shape of SWE-bench's: the repository at /testbed, run as root, and
-# `source /opt/miniconda3/bin/activate && conda activate testbed` working (a stand-in for the
-# conda environment); pip installs from what is there, as an image's environment would.
-STAND_IN_DOCKERFILE = """\
-FROM {base}
-USER root
-LABEL org.patchsmith.image="test-instance" org.patchsmith.user=""
-ENV PIP_NO_INDEX=1 PIP_NO_BUILD_ISOLATION=0
-RUN mkdir -p /opt/miniconda3/bin \\
-    && printf 'conda() {{ :; }}\\n' > /opt/miniconda3/bin/activate \\
-    && ln -sf /usr/bin/python3 /usr/local/bin/python
-COPY testbed /testbed
-WORKDIR /testbed
-"""
-
 
 @pytest.fixture(scope="module")
 def instance_image(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """(image, base commit): an instance image of a small local repository. The one place
-    that makes it, so it can be switched to patchsmith's image builder."""
+    """(image, base commit) of an instance image of a small local repository: the one
+    fixture that makes it, to be switched to patchsmith's image builder."""
     require_backend("docker")
-    from patchsmith.sandbox.docker import docker_client
-
-    context = tmp_path_factory.mktemp("instance-image")
-    files = {
-        "calc.py": CALC,
-        "conftest.py": "",
-        "tests/test_calc.py": TESTS,
-        "setup.py": "from setuptools import setup\n\nsetup(name='calc', py_modules=['calc'])\n",
-    }
-    repo = make_repo(context / "testbed", files)
-    head = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    (context / "Dockerfile").write_text(STAND_IN_DOCKERFILE.format(base=IMAGE))
-    name = f"patchsmith-test-instance:{uuid.uuid4().hex[:12]}"
-    client = docker_client()
-    client.images.build(path=str(context), tag=name, rm=True, labels={"patchsmith-test": "1"})
+    name, head = build_instance_image(tmp_path_factory.mktemp("instance-image"), IMAGE)
     try:
         yield name, head
     finally:
-        client.images.remove(name, force=True)
-
-
-def stand_in_row(image: str, base_commit: str) -> dict:
-    """A classic row of a repository swebench's specs know, whose repository is the
-    stand-in's."""
-    return {
-        "instance_id": "psf__requests-1",
-        "repo": "psf/requests",
-        "version": "2.0",
-        "base_commit": base_commit,
-        "problem_statement": "add() subtracts",
-        "patch": GOLD,
-        "test_patch": TEST_PATCH,
-        "FAIL_TO_PASS": json.dumps(["tests/test_calc.py::test_add"]),
-        "PASS_TO_PASS": json.dumps(["tests/test_calc.py::test_zero"]),
-        "image_name": image,
-    }
+        remove_instance_image(name)
 
 
 def test_the_gold_patch_is_resolved_by_the_official_script_in_the_instance_image(
@@ -274,3 +207,10 @@ def test_a_run_whose_evaluation_failed_says_so_and_exits_1(tmp_path):
     assert "Traceback" not in done.stdout + done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["error_ids"] == ["psf__requests-1"] and report["resolved_ids"] == []
+
+
+def test_without_a_usable_swebench_the_built_in_evaluator_grades(monkeypatch):
+    from patchsmith.agent.bench import official_eval
+
+    monkeypatch.setattr(official_eval, "_specs", lambda: None)  # as with the extra absent
+    assert official_spec(as_instance(lite_rows()[0])) is None
