@@ -190,7 +190,8 @@ def test_run_bench_gold_writes_the_official_run_report(instance_image, tmp_path)
     assert report["evaluators"] == {f"swebench-{SWEBENCH_PIN} official script": 1}
     record = json.loads((tmp_path / "out" / "results.json").read_text())["instances"]
     assert record[row["instance_id"]]["evaluation"]["evaluator"].startswith("swebench-")
-    assert (tmp_path / "out" / "report.html").is_file()
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert f"graded by swebench-{SWEBENCH_PIN} official script (1)" in page
 
 
 def test_a_run_whose_evaluation_failed_says_so_and_exits_1(tmp_path):

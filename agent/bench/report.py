@@ -308,6 +308,7 @@ def render_html(report: dict[str, Any], links: dict[str, str] | None = None) -> 
         f"<h1>{_e(report['dataset'] or 'benchmark')} report</h1>",
         f'<p class="meta">model {_e(report["model"] or "-")} · {total} instances · '
         f"generated {_e(report['generated'])}</p>",
+        _graded_by(report.get("evaluators") or {}),
         '<div class="cards">',
         f'<div class="card"><b>{resolved} / {total}</b>resolved '
         f"({100 * report['resolved_rate']:.1f}%)</div>",
@@ -337,6 +338,13 @@ def render_html(report: dict[str, Any], links: dict[str, str] | None = None) -> 
     parts.append("<h2>Instances</h2>")
     parts.append(_instances_table(report["instances"], links))
     return _page(f"{report['dataset']} report", "\n".join(parts))
+
+
+def _graded_by(evaluators: dict[str, int]) -> str:
+    if not evaluators:
+        return ""
+    shown = ", ".join(f"{_e(name)} ({count})" for name, count in sorted(evaluators.items()))
+    return f'<p class="meta">graded by {shown}</p>'
 
 
 def repo_chart(by_repo: dict[str, dict[str, Any]]) -> str:
