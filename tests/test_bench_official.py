@@ -215,3 +215,23 @@ def test_without_a_usable_swebench_the_built_in_evaluator_grades(monkeypatch):
 
     monkeypatch.setattr(official_eval, "_specs", lambda: None)  # as with the extra absent
     assert official_spec(as_instance(lite_rows()[0])) is None
+
+
+def test_a_new_schema_row_is_graded_by_its_own_script_and_named_parser(instance_image, tmp_path):
+    classic = Instance.from_record(stand_in_row(*instance_image))
+    row = {
+        **stand_in_row(*instance_image),
+        "repo": "example/calc",  # a repository swebench's specs do not know
+        "version": "",
+        "eval_script": official_spec(classic).script,
+        "log_parser": "parse_log_pytest",
+        "eval_type": "pass_and_fail",
+    }
+    inst = Instance.from_record(row)
+    result = evaluate_prediction(inst, GOLD, log_dir=tmp_path / "gold")
+    assert result.status == "resolved", result.message
+    assert result.evaluator == f"swebench-{SWEBENCH_PIN} row's eval_script"
+    assert result.fail_to_pass == {"tests/test_calc.py::test_add": "PASSED"}
+    wrong = evaluate_prediction(inst, WRONG, log_dir=tmp_path / "wrong")
+    assert wrong.status == "unresolved"
+    assert wrong.fail_to_pass == {"tests/test_calc.py::test_add": "FAILED"}
