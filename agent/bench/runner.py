@@ -9,9 +9,12 @@ The output directory holds:
   status, "gold", or "model_error"/"sandbox_error"/"error" when it could not run), done,
   message, cost, steps, patch_files, trajectory and log (paths relative to the directory),
   timing (seconds: sandbox_open, sandbox_close, model, total, evaluation), finished_at, and
-  with evaluation: evaluation (the evaluator's result), resolved, or evaluation_error;
+  with evaluation: evaluation (the evaluator's result, `evaluator` saying which graded),
+  resolved, or evaluation_error;
 - trajs/<id>.traj.json: each instance's trajectory (`agent show` renders it);
-- logs/<id>/: run.log (sandbox, setup, steps, errors) and the evaluation's logs.
+- logs/<id>/: run.log (sandbox, setup, steps, errors) and the evaluation's logs (eval.log,
+  and test_output.txt when swebench's official script ran);
+- report.json (the official run report's keys first) and report.html, at the end.
 
 Both JSON files are rewritten atomically after every instance. An instance is done when its
 record says so; a later run skips done instances (unless `redo`), so an interrupted run goes
