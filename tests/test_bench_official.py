@@ -235,3 +235,33 @@ def test_a_new_schema_row_is_graded_by_its_own_script_and_named_parser(instance_
     wrong = evaluate_prediction(inst, WRONG, log_dir=tmp_path / "wrong")
     assert wrong.status == "unresolved"
     assert wrong.fail_to_pass == {"tests/test_calc.py::test_add": "FAILED"}
+
+
+def test_report_json_has_the_official_run_reports_keys_and_meaning(tmp_path):
+    from patchsmith.agent.bench.report import build_report
+
+    def record(status: str | None, applied_with: str | None = "git apply") -> dict:
+        if status is None:
+            return {"status": "submitted", "done": True}
+        return {"evaluation": {"status": status, "applied_with": applied_with}}
+
+    records = {
+        "a__a-1": record("resolved"),
+        "a__a-2": record("unresolved"),
+        "a__a-3": record("unresolved", applied_with=None),  # the patch did not apply
+        "a__a-4": record("error", applied_with=None),
+        "a__a-5": record("empty_patch", applied_with=None),
+        "a__a-6": record(None),  # never evaluated
+    }
+    (tmp_path / "results.json").write_text(json.dumps({"instances": records}))
+    report = build_report(tmp_path, "rows")
+    assert report["schema_version"] == 2
+    assert report["resolved_ids"] == ["a__a-1"]
+    assert report["unresolved_ids"] == ["a__a-2"]
+    assert report["error_ids"] == ["a__a-3", "a__a-4"]  # as the harness counts them
+    assert report["empty_patch_ids"] == ["a__a-5"]
+    assert report["incomplete_ids"] == ["a__a-6"]
+    assert report["completed_ids"] == ["a__a-1", "a__a-2"]
+    assert report["submitted_ids"] == ["a__a-1", "a__a-2", "a__a-3", "a__a-4", "a__a-5"]
+    assert (report["total_instances"], report["error_instances"]) == (6, 2)
+    assert report["outcomes"]["unresolved"] == 2  # patchsmith's own count keeps its meaning
