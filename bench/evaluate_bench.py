@@ -83,25 +83,28 @@ def official_overhead(rounds: int) -> None:
         image, head = build_instance_image(Path(work), base)
         try:
             instance = Instance.from_record(stand_in_row(image, head))
-            lines = official_spec(instance).script.splitlines()
+            lines = official_spec(instance).script.splitlines()  # (swebench imported here)
             test_command = lines[lines.index(f": '{markers()[0]}'") + 1]
-            totals, alone = [], []
+            totals, scripts, alone = [], [], []
             for _ in range(rounds):
                 result = evaluate_prediction(instance, GOLD)
                 if result.status != "resolved":
                     raise SystemExit(f"the stand-in's gold patch: {result.status} {result.message}")
                 totals.append(result.seconds)
+                scripts.append(result.script_seconds)
                 with open_instance_sandbox(instance) as sandbox:
                     started = time.monotonic()
                     sandbox.run(test_command, timeout=600)
                     alone.append(time.monotonic() - started)
         finally:
             remove_instance_image(image)
-    total, test = statistics.median(totals), statistics.median(alone)
+    total, script = statistics.median(totals), statistics.median(scripts)
+    test = statistics.median(alone)
     print(
-        f"official evaluation ({result.evaluator}): {total:.2f}s per evaluation, its test "
-        f"command alone {test:.2f}s, overhead {total - test:.2f}s (sandbox, patch, the "
-        "script's own steps, grading)"
+        f"official evaluation ({result.evaluator}), median of {rounds}: {total:.2f}s per "
+        f"evaluation, its test command alone {test:.2f}s; overhead {total - test:.2f}s = "
+        f"{script - test:.2f}s of the eval script's own steps (git, the repository's install "
+        f"step) + {total - script:.2f}s of sandbox, patch and grading"
     )
 
 

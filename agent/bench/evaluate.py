@@ -91,6 +91,7 @@ class EvalResult:
     log_path: str | None = None
     message: str = ""  # why it is not resolved, or what went wrong
     seconds: float = 0.0
+    script_seconds: float | None = None  # of which the official eval script's run
     evaluator: str = BUILT_IN  # which evaluator graded: built-in, or swebench's official script
 
     @property
@@ -346,10 +347,12 @@ def _evaluate_officially(
     log.note(f"the patch applied with {applied_with}")
     log.note(f"the eval script that runs ({spec.evaluator}):\n{spec.script}")
     sandbox.write_file(script_file, spec.script)
+    started = time.monotonic()
     run = sandbox.run(
         f"bash {script_file} 2>&1", timeout=timeout, cwd=sandbox.root, output_limit=OUTPUT_LIMIT
     )
-    graded = _grade_output(spec, instance, run.output, log_dir)
+    script_seconds = round(time.monotonic() - started, 3)
+    graded = _grade_output(spec, instance, model_patch, run.output, log_dir)
     between = _between_marker_lines(run.output, *markers())
     ending = "timed out" if run.timed_out else f"exit code {run.exit_code}"
     log.note(f"bash {script_file}: {ending}; the test output between the markers:")
@@ -357,7 +360,12 @@ def _evaluate_officially(
 
     def failed(message: str) -> EvalResult:
         return EvalResult(
-            iid, "error", applied_with=applied_with, test_exit_code=run.exit_code, message=message
+            iid,
+            "error",
+            applied_with=applied_with,
+            test_exit_code=run.exit_code,
+            message=message,
+            script_seconds=script_seconds,
         )
 
     if run.timed_out:
@@ -378,6 +386,7 @@ def _evaluate_officially(
         applied_with=applied_with,
         test_exit_code=run.exit_code,
         message="" if graded.resolved else reason_not_resolved(graded.tests_status),
+        script_seconds=script_seconds,
     )
 
 
@@ -393,7 +402,7 @@ def _between_marker_lines(output: str, start: str, end: str) -> str:
 
 
 def _grade_output(
-    spec: OfficialSpec, instance: Instance, output: str, log_dir: Path | None
+    spec: OfficialSpec, instance: Instance, model_patch: str, output: str, log_dir: Path | None
 ) -> OfficialGrade:
     """swebench grades a log file: the output is kept as log_dir/test_output.txt (in a
     scratch directory without a log_dir)."""
@@ -401,11 +410,11 @@ def _grade_output(
         path = Path(log_dir) / TEST_OUTPUT_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(output, encoding="utf-8")
-        return grade_log(spec, instance, path)
+        return grade_log(spec, instance, model_patch, path)
     with tempfile.TemporaryDirectory(prefix="patchsmith-eval-") as scratch:
         path = Path(scratch) / TEST_OUTPUT_NAME
         path.write_text(output, encoding="utf-8")
-        return grade_log(spec, instance, path)
+        return grade_log(spec, instance, model_patch, path)
 
 
 def apply_patch(sh: Callable[[str], CommandResult], path: str) -> str | None:

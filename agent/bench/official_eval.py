@@ -60,10 +60,6 @@ def _specs() -> dict[str, dict[str, Any]] | None:
     return MAP_REPO_VERSION_TO_SPECS
 
 
-def official_available() -> bool:
-    return _specs() is not None
-
-
 def swebench_row(instance: Instance) -> dict[str, Any]:
     """The instance as the row swebench reads (FAIL_TO_PASS and PASS_TO_PASS as lists)."""
     return {
@@ -150,8 +146,11 @@ class OfficialGrade:
     tests_status: dict[str, Any]  # swebench's FAIL_TO_PASS/PASS_TO_PASS success/failure lists
 
 
-def grade_log(spec: OfficialSpec, instance: Instance, log_path: Path) -> OfficialGrade:
-    """The verdict of swebench's grader on the eval script's output saved at `log_path`."""
+def grade_log(
+    spec: OfficialSpec, instance: Instance, model_patch: str, log_path: Path
+) -> OfficialGrade:
+    """The verdict of swebench's grader on the output the eval script wrote for
+    `model_patch`, saved at `log_path`."""
     from swebench.harness.constants import EvalType, ResolvedStatus
     from swebench.harness.grading import (
         get_eval_report,
@@ -162,7 +161,11 @@ def grade_log(spec: OfficialSpec, instance: Instance, log_path: Path) -> Officia
 
     iid = instance.instance_id
     if spec.test_spec is not None:
-        prediction = {"instance_id": iid, "model_name_or_path": MODEL_NAME, "model_patch": "x"}
+        prediction = {
+            "instance_id": iid,
+            "model_name_or_path": MODEL_NAME,
+            "model_patch": model_patch,
+        }
         report = get_eval_report(spec.test_spec, prediction, str(log_path), True)[iid]
         statuses, found = get_logs_eval(spec.test_spec, str(log_path))
         return OfficialGrade(
