@@ -373,11 +373,14 @@ def _evaluate_officially(
     if run.exit_code is None:
         return failed("the eval script ended the sandbox's shell (killed, out of memory?)")
     if not graded.completed:
+        # The harness would grade this "unresolved"; here the tests never ran to the end.
         last = run.output.strip().splitlines()[-1:] or ["(no output)"]
-        return failed(
-            f"the eval script did not reach its end marker (exit code {run.exit_code}); "
-            f"last line: {last[0][:300]}"
-        )
+        if markers()[1] not in run.output:
+            return failed(
+                f"the eval script stopped before its end marker (exit code {run.exit_code}); "
+                f"last line: {last[0][:300]}"
+            )
+        return failed("swebench's grader found a failure code in the eval script's output")
     return EvalResult(
         iid,
         "resolved" if graded.resolved else "unresolved",
