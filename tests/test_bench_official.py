@@ -265,3 +265,15 @@ def test_report_json_has_the_official_run_reports_keys_and_meaning(tmp_path):
     assert report["submitted_ids"] == ["a__a-1", "a__a-2", "a__a-3", "a__a-4", "a__a-5"]
     assert (report["total_instances"], report["error_instances"]) == (6, 2)
     assert report["outcomes"]["unresolved"] == 2  # patchsmith's own count keeps its meaning
+
+
+def test_an_eval_script_that_stops_before_its_end_marker_is_an_error(instance_image, tmp_path):
+    row = {
+        **stand_in_row(*instance_image),
+        "eval_script": '#!/bin/bash\nset -u\ncd /testbed\necho "$NOT_SET"\n',
+        "log_parser": "parse_log_pytest",
+    }
+    result = evaluate_prediction(Instance.from_record(row), GOLD, log_dir=tmp_path)
+    assert result.status == "error"
+    assert "stopped before its end marker" in result.message
+    assert "NOT_SET: unbound variable" in result.message
