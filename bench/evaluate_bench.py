@@ -2,7 +2,9 @@
 (Docker sandbox, test run, grading), and the log parsers' speed on large logs.
 
 Prints, for 1 and 2 workers, the wall time and the median time of one evaluation; then
-the parsing speed of each log format in lines per second on a log of about 50,000 lines.
+the parsing speed of each log format in lines per second on a log of about 50,000 lines;
+then the official evaluation's overhead (swebench's eval script in an instance image,
+graded by swebench) over its test command alone, on a small stand-in instance image.
 
     python bench/evaluate_bench.py [--rounds 2]
 """
@@ -10,7 +12,9 @@ the parsing speed of each log format in lines per second on a log of about 50,00
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,7 +23,8 @@ from patchsmith.agent.bench.dataset import load_dataset
 from patchsmith.agent.bench.evaluate import evaluate_predictions
 from patchsmith.agent.bench.logparse import parse_log
 
-LOGS = Path(__file__).resolve().parent.parent / "tests" / "data" / "logs"
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+LOGS = TESTS / "data" / "logs"
 SAMPLES = {
     "pytest": "pytest-9-verbose-rA.log",
     "django": "django-3.2-basic-suite.log",
@@ -63,12 +68,53 @@ def parsing_speed() -> None:
         )
 
 
+def official_overhead(rounds: int) -> None:
+    """Median evaluation time, and the same test command run alone in the same image."""
+    sys.path.insert(0, str(TESTS))
+    from instance_image import GOLD, build_instance_image, remove_instance_image, stand_in_row
+
+    from patchsmith.agent.bench.dataset import Instance
+    from patchsmith.agent.bench.environment import open_instance_sandbox
+    from patchsmith.agent.bench.evaluate import evaluate_prediction
+    from patchsmith.agent.bench.official_eval import markers, official_spec
+
+    base = os.environ.get("PATCHSMITH_IMAGE", "patchsmith-sandbox:latest")
+    with tempfile.TemporaryDirectory() as work:
+        image, head = build_instance_image(Path(work), base)
+        try:
+            instance = Instance.from_record(stand_in_row(image, head))
+            lines = official_spec(instance).script.splitlines()  # (swebench imported here)
+            test_command = lines[lines.index(f": '{markers()[0]}'") + 1]
+            totals, scripts, alone = [], [], []
+            for _ in range(rounds):
+                result = evaluate_prediction(instance, GOLD)
+                if result.status != "resolved":
+                    raise SystemExit(f"the stand-in's gold patch: {result.status} {result.message}")
+                totals.append(result.seconds)
+                scripts.append(result.script_seconds)
+                with open_instance_sandbox(instance) as sandbox:
+                    started = time.monotonic()
+                    sandbox.run(test_command, timeout=600)
+                    alone.append(time.monotonic() - started)
+        finally:
+            remove_instance_image(image)
+    total, script = statistics.median(totals), statistics.median(scripts)
+    test = statistics.median(alone)
+    print(
+        f"official evaluation ({result.evaluator}), median of {rounds}: {total:.2f}s per "
+        f"evaluation, its test command alone {test:.2f}s; overhead {total - test:.2f}s = "
+        f"{script - test:.2f}s of the eval script's own steps (git, the repository's install "
+        f"step) + {total - script:.2f}s of sandbox, patch and grading"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     parsing_speed()
     evaluation_times(args.rounds)
+    official_overhead(max(args.rounds, 3))
 
 
 if __name__ == "__main__":

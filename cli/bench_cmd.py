@@ -57,8 +57,9 @@ def run_bench(
     (--redo runs them again). `mini` is a small bundled set that runs offline; with no
     --model it plays the bundled scripted fixes.
 
-    Exit codes: 0 every instance is done; 1 some are not (errors, the total cost limit,
-    the Docker engine gone); 2 bad input; 130 interrupted (Ctrl-C stops cleanly; a second
+    Exit codes: 0 every instance is done (and, with --evaluate, evaluated); 1 some are not
+    (errors, an evaluation that failed, the total cost limit, the Docker engine gone); 2 bad
+    input; 130 interrupted (Ctrl-C stops cleanly; a second
     Ctrl-C stops at once).
 
     Examples:\n
@@ -121,7 +122,8 @@ def run_bench(
     plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"  # noqa: E731
     console.print(
         f"[bold]run-bench[/] {dataset}: {plural(len(chosen), 'instance')}, "
-        f"{plural(workers, 'worker')}, {label} → {options.output_dir}"
+        f"{plural(workers, 'worker')}, {label} → {options.output_dir}",
+        soft_wrap=True,
     )
     try:
         with view.live():
@@ -142,7 +144,8 @@ def run_bench(
     if run.interrupted:
         err_console.print("[yellow]interrupted[/]: run the same command again to go on")
         raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(EXIT_OK if progress.failed == 0 and not progress.not_started else EXIT_FAILED)
+    complete = progress.failed == 0 and not progress.not_started and not progress.eval_errors
+    raise typer.Exit(EXIT_OK if complete else EXIT_FAILED)
 
 
 def default_output(base: str, dataset: str, model: str) -> Path:
@@ -160,7 +163,7 @@ class BenchView:
 
     def event(self, kind: str, instance_id: str, detail: Any) -> None:
         if kind == "finish":
-            console.print(finished_line(instance_id, detail), highlight=False)
+            console.print(finished_line(instance_id, detail), highlight=False, soft_wrap=True)
         elif kind == "skip" and detail != "done in an earlier run":
             console.print(f"[dim]- {instance_id}: {detail}[/]", highlight=False)
 
@@ -179,6 +182,7 @@ class BenchView:
                 + (f" ({p.already_done} before)" if p.already_done else "")
                 + f" · running {len(running)} · failed {p.failed}"
                 + (f" · resolved {p.resolved}/{p.evaluated}" if p.evaluated else "")
+                + (f" · evaluation errors {p.eval_errors}" if p.eval_errors else "")
                 + f" · ${self.run.budget.spent:.2f}"  # every call so far, not only ended runs
             )
             eta = p.eta()
@@ -191,22 +195,28 @@ class BenchView:
 
 
 def finished_line(instance_id: str, record: dict[str, Any]) -> str:
+    from patchsmith.agent.bench.runner import evaluation_error
+
     status = record.get("status") or "error"
     style = STATUS_STYLE.get(status, "red")
-    mark = "✓" if record.get("done") else "✗"
-    parts = [f"[{style}]{mark} {instance_id}[/]", f"[{style}]{status}[/]"]
+    eval_error = evaluation_error(record)
+    mark = "✓" if record.get("done") and eval_error is None else "✗"
+    mark_style = "red" if eval_error is not None else style
+    parts = [f"[{mark_style}]{mark} {instance_id}[/]", f"[{style}]{status}[/]"]
     evaluation = record.get("evaluation")
-    if evaluation:
+    if eval_error is not None:
+        parts.append("[red]evaluation error[/]")
+    elif evaluation:
         outcome = evaluation.get("status", "?")
         parts.append(f"[{'green' if outcome == 'resolved' else 'red'}]{outcome}[/]")
-    elif record.get("evaluation_error"):
-        parts.append("[red]evaluation failed[/]")
     files = len(record.get("patch_files") or [])
     parts.append(f"{files} file{'s' if files != 1 else ''}")
     parts.append(f"${record.get('cost', 0.0):.4f}")
     parts.append(f"{record.get('timing', {}).get('total', 0.0):.1f}s")
     if not record.get("done") and record.get("message"):
         parts.append(f"[dim]{escape(record['message'][:160])}[/]")
+    elif eval_error is not None:
+        parts.append(f"[dim]{escape(eval_error[:160])}[/]")
     return "  ".join(parts)
 
 
@@ -221,9 +231,14 @@ def print_summary(progress: Any, output: Path, evaluated: bool) -> None:
         table.add_row("not started", str(progress.not_started))
     if evaluated:
         table.add_row("resolved", f"{progress.resolved}/{progress.evaluated}")
+        table.add_row("evaluation errors", str(progress.eval_errors))
     table.add_row("cost", f"${progress.cost:.4f}")
     table.add_row("files", f"{output}/preds.json, results.json, trajs/, logs/")
     console.print(table)
+    if evaluated and progress.eval_errors:
+        # One line, unwrapped: the first reason is what a person needs to act on.
+        first = f"first evaluation error: {progress.first_eval_error}"
+        err_console.print(escape(first), style="red", soft_wrap=True, highlight=False)
 
 
 def write_report(output: Path, dataset: str) -> None:

@@ -41,7 +41,8 @@ def evaluate(
     evaluator: str = typer.Option(
         "patchsmith",
         "--evaluator",
-        help="patchsmith (built in) or swebench (the official harness).",
+        help="patchsmith (swebench's official script where it applies, else built in) or "
+        "swebench (hand over to the official harness).",
     ),
     timeout: float = typer.Option(1800.0, "--timeout", help="Seconds for each test run."),
     sandbox: str = typer.Option(None, "--sandbox", help="docker (default) or local."),
@@ -87,7 +88,8 @@ def evaluate(
     output.mkdir(parents=True, exist_ok=True)
     console.print(
         f"evaluating [bold]{len(patches)}[/] predictions on {dataset} with {evaluator}, "
-        f"{workers} at a time; files in {output}"
+        f"{workers} at a time; files in {output}",
+        soft_wrap=True,
     )
 
     if evaluator == "swebench":
@@ -116,6 +118,12 @@ def evaluate(
     unresolved_gold = gold and any(r["status"] != "resolved" for r in results.values())
     if errors:
         err_console.print(f"[yellow]{errors} evaluations failed[/]: see the logs in {output}/logs")
+        iid, first = next((i, r) for i, r in results.items() if r["status"] == "error")
+        err_console.print(
+            _escape(f"first evaluation error: {iid}: {first.get('message') or '?'}"),
+            soft_wrap=True,
+            highlight=False,
+        )
     if unresolved_gold:
         err_console.print("[red]some gold patches do not resolve their instance[/]")
     raise typer.Exit(EXIT_FAILED if errors or unresolved_gold else EXIT_OK)
@@ -125,7 +133,8 @@ def _print_result(result: Any) -> None:
     style = OUTCOME_STYLE.get(result.status, "")
     note = f" [dim]{_escape(result.message[:160])}[/]" if result.message else ""
     console.print(
-        f"{result.instance_id}: [{style}]{result.status}[/] ({result.seconds:.0f}s){note}"
+        f"{result.instance_id}: [{style}]{result.status}[/] ({result.seconds:.0f}s){note}",
+        soft_wrap=True,
     )
 
 

@@ -15,6 +15,9 @@ strings, as on the hub, or plain lists. Fields SWE-bench does not have, all opti
 - `log_format`: how to read the test log: "pytest", "django", "sympy" or "generic" (one
   line per test, "PASSED name" or "FAILED name"); default: by repository.
 - `image_name`: the image to run in (official instances default to SWE-bench's images).
+
+Rows of swebench 5's schema may carry `image` (taken as `image_name`), `eval_script`,
+`log_parser` and `eval_type`: such a row is evaluated by its own script (official_eval.py).
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ class Instance:
     test_cmd: str | None = None
     test_files: list[str] | None = None
     log_format: str | None = None
+    eval_script: str | None = None  # the newer schema: the row's own official eval script
+    log_parser: str | None = None  # ... and the name of swebench's parser for its log
+    eval_type: str | None = None  # ... and "pass_and_fail" or "fail_only"
 
     def __post_init__(self) -> None:
         if self.test_files is None:
@@ -102,12 +108,15 @@ class Instance:
             hints_text=str(record.get("hints_text") or ""),
             created_at=str(record.get("created_at") or ""),
             environment_setup_commit=str(record.get("environment_setup_commit") or ""),
-            image_name=record.get("image_name") or None,
+            image_name=record.get("image_name") or record.get("image") or None,
             repo_path=repo_path,
             setup=[str(command) for command in setup],
             test_cmd=record.get("test_cmd") or None,
             test_files=record.get("test_files") or None,
             log_format=log_format,
+            eval_script=record.get("eval_script") or None,
+            log_parser=record.get("log_parser") or None,
+            eval_type=record.get("eval_type") or None,
         )
 
     def to_record(self) -> dict[str, Any]:

@@ -10,6 +10,11 @@ One evaluation, in the sandbox (see `evaluate_prediction`):
 4. the test command runs on the test files between two marker lines; the log between them
    is parsed (logparse.py) and graded (grading.py): "resolved" or "unresolved".
 
+An official SWE-bench instance, when the `swebench` extra is installed, is evaluated the
+official way instead of steps 3-4 (official_eval.py): the eval script swebench makes for it
+runs in one command, and swebench's parser and rules grade its output. `evaluator` in the
+result says which evaluator graded.
+
 Whatever keeps the evaluation from telling (the sandbox does not open, the test patch does
 not apply, the test command cannot start, times out, or crashes without reporting a single
 test) is "error": the prediction was not judged, and evaluating it again may work.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -39,6 +45,16 @@ from ..redact import redact
 from .dataset import Instance
 from .grading import grade
 from .logparse import between_markers, parse_log
+from .official_eval import (
+    BUILT_IN,
+    OfficialGrade,
+    OfficialSpec,
+    grade_log,
+    markers,
+    official_spec,
+    reason_not_resolved,
+    tests_outcomes,
+)
 
 if TYPE_CHECKING:
     from patchsmith.agent.config import Settings
@@ -52,6 +68,7 @@ WORK_DIR = ".git/patchsmith-eval"
 OUTPUT_LIMIT = 1 << 27  # keep whole test logs: an elided middle would lose results
 STEP_TIMEOUT = 600.0  # seconds for each git/patch command
 LOG_NAME = "eval.log"
+TEST_OUTPUT_NAME = "test_output.txt"  # the official script's whole output, as graded
 
 PYTEST = "pytest --no-header -rA --tb=no -p no:cacheprovider"
 DJANGO = "./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1"
@@ -74,6 +91,8 @@ class EvalResult:
     log_path: str | None = None
     message: str = ""  # why it is not resolved, or what went wrong
     seconds: float = 0.0
+    script_seconds: float | None = None  # of which the official eval script's run
+    evaluator: str = BUILT_IN  # which evaluator graded: built-in, or swebench's official script
 
     @property
     def resolved(self) -> bool:
@@ -176,11 +195,20 @@ def evaluate_prediction(
         result = EvalResult(iid, "empty_patch", message="the patch is empty")
     else:
         opener = open_sandbox_for or _instance_sandbox_opener(settings)
-        stage, judged = "open the sandbox", None
+        stage, judged, evaluator = "make the official eval script", None, BUILT_IN
         try:
+            spec = official_spec(instance)
+            evaluator = spec.evaluator if spec else BUILT_IN
+            log.note(f"evaluator: {evaluator}")
+            stage = "open the sandbox"
             with opener(instance) as sandbox:
                 stage = "evaluate in the sandbox"
-                judged = _evaluate_in(sandbox, instance, model_patch, timeout, log)
+                if spec is None:
+                    judged = _evaluate_in(sandbox, instance, model_patch, timeout, log)
+                else:
+                    judged = _evaluate_officially(
+                        sandbox, instance, model_patch, timeout, log, spec, log_dir
+                    )
         except Exception as exc:
             # An error while closing the sandbox does not undo a verdict already reached.
             log.note(traceback.format_exc())
@@ -188,6 +216,7 @@ def evaluate_prediction(
             if judged is None:
                 judged = EvalResult(iid, "error", message=f"could not {stage}: {detail}")
         result = judged
+        result.evaluator = evaluator
     result.seconds = round(time.monotonic() - started, 3)
     log.note(f"status: {result.status}" + (f" ({result.message})" if result.message else ""))
     if log_dir is not None:
@@ -285,6 +314,110 @@ def _evaluate_in(
         test_exit_code=run.exit_code,
         message=graded.reason,
     )
+
+
+def _evaluate_officially(
+    sandbox: Sandbox,
+    instance: Instance,
+    model_patch: str,
+    timeout: float,
+    log: _Log,
+    spec: OfficialSpec,
+    log_dir: Path | None,
+) -> EvalResult:
+    """The model patch applied as the official harness applies it, then swebench's eval
+    script run as it is, in one command, and its output graded by swebench."""
+    iid = instance.instance_id
+
+    def sh(command: str, seconds: float = STEP_TIMEOUT) -> CommandResult:
+        result = sandbox.run(command, timeout=seconds, cwd=sandbox.root, output_limit=OUTPUT_LIMIT)
+        log.command(command, result)
+        return result
+
+    model_file, script_file = f"{WORK_DIR}/model.patch", f"{WORK_DIR}/eval.sh"
+    sandbox.write_file(model_file, _ending_in_newline(model_patch))
+    applied_with = apply_patch(sh, model_file)
+    if applied_with is None:
+        return EvalResult(
+            iid,
+            "unresolved",
+            message="the patch does not apply (git apply, git apply --reject and "
+            "patch --fuzz all failed)",
+        )
+    log.note(f"the patch applied with {applied_with}")
+    log.note(f"the eval script that runs ({spec.evaluator}):\n{spec.script}")
+    sandbox.write_file(script_file, spec.script)
+    started = time.monotonic()
+    run = sandbox.run(
+        f"bash {script_file} 2>&1", timeout=timeout, cwd=sandbox.root, output_limit=OUTPUT_LIMIT
+    )
+    script_seconds = round(time.monotonic() - started, 3)
+    graded = _grade_output(spec, instance, model_patch, run.output, log_dir)
+    between = _between_marker_lines(run.output, *markers())
+    ending = "timed out" if run.timed_out else f"exit code {run.exit_code}"
+    log.note(f"bash {script_file}: {ending}; the test output between the markers:")
+    log.parts.append(between.rstrip() + "\n")
+
+    def failed(message: str) -> EvalResult:
+        return EvalResult(
+            iid,
+            "error",
+            applied_with=applied_with,
+            test_exit_code=run.exit_code,
+            message=message,
+            script_seconds=script_seconds,
+        )
+
+    if run.timed_out:
+        return failed(f"the eval script did not finish within {timeout:.0f}s")
+    if run.exit_code is None:
+        return failed("the eval script ended the sandbox's shell (killed, out of memory?)")
+    if not graded.completed:
+        # The harness would grade this "unresolved"; here the tests never ran to the end.
+        last = run.output.strip().splitlines()[-1:] or ["(no output)"]
+        if markers()[1] not in run.output:
+            return failed(
+                f"the eval script stopped before its end marker (exit code {run.exit_code}); "
+                f"last line: {last[0][:300]}"
+            )
+        return failed("swebench's grader found a failure code in the eval script's output")
+    return EvalResult(
+        iid,
+        "resolved" if graded.resolved else "unresolved",
+        fail_to_pass=tests_outcomes(instance.fail_to_pass, graded.statuses),
+        pass_to_pass=tests_outcomes(instance.pass_to_pass, graded.statuses),
+        applied_with=applied_with,
+        test_exit_code=run.exit_code,
+        message="" if graded.resolved else reason_not_resolved(graded.tests_status),
+        script_seconds=script_seconds,
+    )
+
+
+def _between_marker_lines(output: str, start: str, end: str) -> str:
+    """The lines after the one holding `start` and before the one holding `end` (set -x
+    prints the official markers as `+ : '>>>>> ...'`)."""
+    lines = output.splitlines()
+    first = next((n for n, line in enumerate(lines) if start in line), None)
+    if first is None:
+        return ""
+    last = next((n for n in range(first + 1, len(lines)) if end in lines[n]), len(lines))
+    return "\n".join(lines[first + 1 : last])
+
+
+def _grade_output(
+    spec: OfficialSpec, instance: Instance, model_patch: str, output: str, log_dir: Path | None
+) -> OfficialGrade:
+    """swebench grades a log file: the output is kept as log_dir/test_output.txt (in a
+    scratch directory without a log_dir)."""
+    if log_dir is not None:
+        path = Path(log_dir) / TEST_OUTPUT_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(output, encoding="utf-8")
+        return grade_log(spec, instance, model_patch, path)
+    with tempfile.TemporaryDirectory(prefix="patchsmith-eval-") as scratch:
+        path = Path(scratch) / TEST_OUTPUT_NAME
+        path.write_text(output, encoding="utf-8")
+        return grade_log(spec, instance, model_patch, path)
 
 
 def apply_patch(sh: Callable[[str], CommandResult], path: str) -> str | None:

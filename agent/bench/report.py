@@ -8,6 +8,10 @@ runner writes it (or a plain object keyed by instance_id). Of each record it use
 `eval_status` or `evaluation.status` (resolved / unresolved / error / empty_patch), `cost`,
 `steps`, `seconds` or `timing.total`, `trajectory` (a path relative to the run's directory),
 `patch_empty` or `patch_files`, and `log`.
+
+report.json starts with the official harness's run report keys (`resolved_ids`,
+`unresolved_ids`, `error_ids`, `empty_patch_ids`, `completed_ids`, ..., `schema_version` 2),
+so it compares with the field's; patchsmith's own figures follow.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ class Row:
     trajectory: str | None  # relative to the run's directory
     log: str | None
     message: str
+    evaluator: str | None = None  # which evaluator graded (built-in or swebench's script)
+    patch_applied: bool | None = None  # False: the evaluator could not apply the patch
 
 
 def repo_of(instance_id: str) -> str:
@@ -105,6 +111,12 @@ def _row(key: str, record: dict[str, Any]) -> Row:
         trajectory=record.get("trajectory") or None,
         log=record.get("log") or None,
         message=str(evaluation.get("message") or record.get("message") or ""),
+        evaluator=evaluation.get("evaluator"),
+        patch_applied=(
+            evaluation["applied_with"] is not None
+            if outcome == "unresolved" and "applied_with" in evaluation
+            else None
+        ),
     )
 
 
@@ -144,14 +156,56 @@ def summarize(rows: list[Row]) -> dict[str, Any]:
     }
 
 
+def official_report(rows: list[Row]) -> dict[str, Any]:
+    """The keys of the official harness's run report (schema_version 2), with its meaning:
+    a prediction the evaluator could not apply is among the errors there (patchsmith's own
+    outcome calls it unresolved), and an instance never evaluated is incomplete."""
+    ids: dict[str, list[str]] = {
+        key: [] for key in ("resolved", "unresolved", "error", "empty_patch", "incomplete")
+    }
+    for row in rows:
+        if row.outcome == "not_evaluated":
+            ids["incomplete"].append(row.instance_id)
+        elif row.outcome == "unresolved" and row.patch_applied is False:
+            ids["error"].append(row.instance_id)
+        else:
+            ids[row.outcome].append(row.instance_id)
+    ids = {key: sorted(value) for key, value in ids.items()}
+    completed = sorted(ids["resolved"] + ids["unresolved"])
+    submitted = sorted(r.instance_id for r in rows if r.outcome != "not_evaluated")
+    return {
+        "total_instances": len(rows),
+        "submitted_instances": len(submitted),
+        "completed_instances": len(completed),
+        "resolved_instances": len(ids["resolved"]),
+        "unresolved_instances": len(ids["unresolved"]),
+        "empty_patch_instances": len(ids["empty_patch"]),
+        "error_instances": len(ids["error"]),
+        "completed_ids": completed,
+        "incomplete_ids": ids["incomplete"],
+        "empty_patch_ids": ids["empty_patch"],
+        "submitted_ids": submitted,
+        "resolved_ids": ids["resolved"],
+        "unresolved_ids": ids["unresolved"],
+        "error_ids": ids["error"],
+        "schema_version": 2,
+    }
+
+
 def build_report(
     output_dir: Path, dataset_name: str, results_file: str = "results.json"
 ) -> dict[str, Any]:
     header, rows = read_rows(output_dir, results_file)
+    evaluators: dict[str, int] = {}
+    for row in rows:
+        if row.evaluator:
+            evaluators[row.evaluator] = evaluators.get(row.evaluator, 0) + 1
     return {
+        **official_report(rows),
         "dataset": dataset_name or header.get("dataset") or "",
         "model": header.get("model") or "",
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "evaluators": evaluators,  # which evaluator graded how many instances
         **summarize(rows),
         "instances": [asdict(row) for row in rows],
     }
@@ -254,6 +308,7 @@ def render_html(report: dict[str, Any], links: dict[str, str] | None = None) -> 
         f"<h1>{_e(report['dataset'] or 'benchmark')} report</h1>",
         f'<p class="meta">model {_e(report["model"] or "-")} · {total} instances · '
         f"generated {_e(report['generated'])}</p>",
+        _graded_by(report.get("evaluators") or {}),
         '<div class="cards">',
         f'<div class="card"><b>{resolved} / {total}</b>resolved '
         f"({100 * report['resolved_rate']:.1f}%)</div>",
@@ -283,6 +338,13 @@ def render_html(report: dict[str, Any], links: dict[str, str] | None = None) -> 
     parts.append("<h2>Instances</h2>")
     parts.append(_instances_table(report["instances"], links))
     return _page(f"{report['dataset']} report", "\n".join(parts))
+
+
+def _graded_by(evaluators: dict[str, int]) -> str:
+    if not evaluators:
+        return ""
+    shown = ", ".join(f"{_e(name)} ({count})" for name, count in sorted(evaluators.items()))
+    return f'<p class="meta">graded by {shown}</p>'
 
 
 def repo_chart(by_repo: dict[str, dict[str, Any]]) -> str:

@@ -9,9 +9,12 @@ The output directory holds:
   status, "gold", or "model_error"/"sandbox_error"/"error" when it could not run), done,
   message, cost, steps, patch_files, trajectory and log (paths relative to the directory),
   timing (seconds: sandbox_open, sandbox_close, model, total, evaluation), finished_at, and
-  with evaluation: evaluation (the evaluator's result), resolved, or evaluation_error;
+  with evaluation: evaluation (the evaluator's result, `evaluator` saying which graded),
+  resolved, or evaluation_error;
 - trajs/<id>.traj.json: each instance's trajectory (`agent show` renders it);
-- logs/<id>/: run.log (sandbox, setup, steps, errors) and the evaluation's logs.
+- logs/<id>/: run.log (sandbox, setup, steps, errors) and the evaluation's logs (eval.log,
+  and test_output.txt when swebench's official script ran);
+- report.json (the official run report's keys first) and report.html, at the end.
 
 Both JSON files are rewritten atomically after every instance. An instance is done when its
 record says so; a later run skips done instances (unless `redo`), so an interrupted run goes
@@ -90,6 +93,8 @@ class BenchProgress:
         self.patched = 0
         self.evaluated = 0
         self.resolved = 0
+        self.eval_errors = 0  # evaluations that could not judge the prediction
+        self.first_eval_error = ""  # "<id>: <why>" of the first of them
         self.not_started = 0  # left out: stopped, or the total cost limit was reached
         self.cost = 0.0
         self.running: dict[str, str] = {}  # instance id -> what it is doing
@@ -374,6 +379,11 @@ class BenchRun:
         if record.get("evaluation") is not None:
             progress.evaluated += 1
             progress.resolved += bool(record.get("resolved"))
+        why = evaluation_error(record) if self.options.evaluate else None
+        if why is not None:
+            progress.eval_errors += 1
+            if not progress.first_eval_error:
+                progress.first_eval_error = f"{record['instance_id']}: {why}"
 
     def _model_name(self) -> str:
         if self.options.gold:
@@ -400,6 +410,17 @@ def evaluate_instance(
     ("resolved", "unresolved", "error" or "empty_patch")."""
     result = evaluator()(instance, patch, settings=settings, log_dir=log_dir)
     return result.to_dict()
+
+
+def evaluation_error(record: dict) -> str | None:
+    """Why the record's evaluation could not judge its prediction; None when it did (or
+    was not asked for)."""
+    if record.get("evaluation_error"):
+        return str(record["evaluation_error"])
+    evaluation = record.get("evaluation") or {}
+    if evaluation.get("status") == "error":
+        return str(evaluation.get("message") or "the evaluation failed")
+    return None
 
 
 def _needs_evaluation(record: dict) -> bool:
