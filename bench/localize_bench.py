@@ -11,14 +11,19 @@ per issue. A file counts as found when it is the issue's gold file, mapped to th
 layout (see `gold_paths`). The localizer's weights were tuned by hand on this set, modestly
 (round numbers, one signal at a time); it is not the set the project is judged on.
 
+With `--repo-mirrors DIR` it also measures a second, disjoint set (by default
+shared/data/swe-lite-env-dev.jsonl: SWE-bench rows of projects the weights were not tuned
+on), each issue against its real repository at the row's base commit, cloned from
+DIR/<owner>/<name>; the gold file is what the row's `patch` changes.
+
 Timing mode (`--timing`) fetches SymPy's sdist and times `agent localize --json` in a fresh
 process each time (git tree listing, retrieval index, ranking): once on an empty cache, then
 warm. Timings depend on what else the machine runs: the load average is printed alongside.
 
 It prints figures only; nothing here asserts on them.
 
-    python bench/localize_bench.py [--data FILE] [--cache DIR] [--limit N] [--show-misses]
-                                   [--fresh-index]
+    python bench/localize_bench.py [--data FILE] [--held-out FILE --repo-mirrors DIR]
+                                   [--cache DIR] [--limit N] [--show-misses] [--fresh-index]
     python bench/localize_bench.py --timing [--sympy-version 1.12]
 """
 
