@@ -11,14 +11,19 @@ per issue. A file counts as found when it is the issue's gold file, mapped to th
 layout (see `gold_paths`). The localizer's weights were tuned by hand on this set, modestly
 (round numbers, one signal at a time); it is not the set the project is judged on.
 
+With `--repo-mirrors DIR` it also measures a second, disjoint set (by default
+shared/data/swe-lite-env-dev.jsonl: SWE-bench rows of projects the weights were not tuned
+on), each issue against its real repository at the row's base commit, cloned from
+DIR/<owner>/<name>; the gold file is what the row's `patch` changes.
+
 Timing mode (`--timing`) fetches SymPy's sdist and times `agent localize --json` in a fresh
 process each time (git tree listing, retrieval index, ranking): once on an empty cache, then
 warm. Timings depend on what else the machine runs: the load average is printed alongside.
 
 It prints figures only; nothing here asserts on them.
 
-    python bench/localize_bench.py [--data FILE] [--cache DIR] [--limit N] [--show-misses]
-                                   [--fresh-index]
+    python bench/localize_bench.py [--data FILE] [--held-out FILE --repo-mirrors DIR]
+                                   [--cache DIR] [--limit N] [--show-misses] [--fresh-index]
     python bench/localize_bench.py --timing [--sympy-version 1.12]
 """
 
@@ -39,6 +44,7 @@ import tempfile
 import time
 import zipfile
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from patchsmith.tools.index.git_source import GitTreeSource
@@ -46,6 +52,7 @@ from patchsmith.tools.localize import localize_repo
 
 HERE = Path(__file__).resolve()
 DEFAULT_DATA = HERE.parents[2] / "shared" / "data" / "localization-dev.jsonl"
+DEFAULT_HELD_OUT = HERE.parents[2] / "shared" / "data" / "swe-lite-env-dev.jsonl"
 DEFAULT_CACHE = Path.home() / ".cache" / "patchsmith" / "localize-bench"
 # Projects whose sdist pip cannot prepare: the wheel carries the same package files.
 WHEEL_ONLY = {"scikit-learn"}
@@ -178,8 +185,8 @@ class WholeFileBM25:
         return [self.paths[i] for i in order]
 
 
-def baseline_for(repo: Path) -> WholeFileBM25:
-    with GitTreeSource(repo) as source:
+def baseline_for(repo: Path, commit: str = "HEAD") -> WholeFileBM25:
+    with GitTreeSource(repo, commit) as source:
         paths = [path for path in source.file_hashes() if path.endswith(".py")]
         contents = source.read_files(paths)
     return WholeFileBM25({p: data.decode("utf-8", "replace") for p, data in contents.items()})
@@ -196,75 +203,142 @@ def accuracy(ranks: list[int | None], k: int) -> float:
     return sum(1 for r in ranks if r is not None and r <= k) / max(len(ranks), 1)
 
 
-def accuracy_mode(args: argparse.Namespace) -> None:
-    if args.fresh_index:
-        shutil.rmtree(args.cache / "index", ignore_errors=True)
-    rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
-    if args.limit:
-        rows = rows[: args.limit]
+@dataclass
+class Case:
+    """One issue to localize: where its tree is, and which files its real fix changed."""
+
+    instance_id: str
+    project: str
+    text: str
+    repo: Path
+    commit: str
+    gold: set[str]
+
+
+def release_cases(rows: list[dict], cache: Path) -> list[Case]:
+    """The development set: each issue against its project's release tree (see the top)."""
     by_tree: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
         by_tree[(row["repo"].split("/")[1], row["version"])].append(row)
-
-    ours: dict[str, int | None] = {}
-    base: dict[str, int | None] = {}
-    seconds: list[float] = []
-    base_seconds: list[float] = []
-    misses = []
+    cases = []
     for (project, version), issues in sorted(by_tree.items()):
-        repo = prepared_repo(project, version, args.cache)
+        repo = prepared_repo(project, version, cache)
         if repo is None:
             print(f"skipping {len(issues)} issues of {project} {version}", file=sys.stderr)
             continue
         with GitTreeSource(repo) as source:
             files = set(source.file_hashes())
-        baseline = baseline_for(repo)
-        started = time.perf_counter()
-        localize_repo(repo, "warm-up", cache_dir=args.cache / "index")  # builds the index
-        built = time.perf_counter() - started
-        print(f"  {project} {version}: {len(issues)} issues, {len(files)} files, "
-              f"index ready in {built:.2f} s", flush=True)  # fmt: skip
         for row in issues:
             gold = set().union(*(gold_paths(path, files) for path in row["gold_files"]))
-            text = row["problem_statement"]
-            started = time.perf_counter()
-            ranking = localize_repo(repo, text, top=50, cache_dir=args.cache / "index")
-            seconds.append(time.perf_counter() - started)
-            ranked = [item.path for item in ranking.files]
-            ours[row["instance_id"]] = hit_rank(ranked, gold)
-            started = time.perf_counter()
-            base[row["instance_id"]] = hit_rank(baseline.rank(text), gold)
-            base_seconds.append(time.perf_counter() - started)
-            if ours[row["instance_id"]] != 1:
-                misses.append(
-                    (row["instance_id"], sorted(gold), ranked[:5], ours[row["instance_id"]])
-                )
+            cases.append(
+                Case(row["instance_id"], project, row["problem_statement"], repo, "HEAD", gold)
+            )
+    return cases
 
-    print(f"\n{len(ours)} issues ({args.data.name}); ms/issue: warm, index cached")
-    print(f"{'':<22}{'Acc@1':>8}{'Acc@5':>8}{'Acc@10':>8}{'ms/issue':>10}")
-    for label, ranks, times in (
-        ("BM25 whole files", base, base_seconds),
-        ("patchsmith localize", ours, seconds),
-    ):
-        values = list(ranks.values())
-        print(
-            f"{label:<22}{accuracy(values, 1):>8.3f}{accuracy(values, 5):>8.3f}"
-            f"{accuracy(values, 10):>8.3f}{statistics.mean(times) * 1000 if times else 0:>10.1f}"
+
+_DIFF_HEADER = re.compile(r"^diff --git a/(\S+) b/", re.M)
+
+
+def mirror_cases(rows: list[dict], mirrors: Path, cache: Path) -> list[Case]:
+    """A second, disjoint set: SWE-bench rows (with their gold `patch`) against the real
+    repository at the row's base commit, cloned from `mirrors/<owner>/<name>`."""
+    cases = []
+    for row in rows:
+        owner, name = row["repo"].split("/")
+        source = mirrors / owner / name
+        if not source.exists():
+            print(f"skipping {row['instance_id']}: no mirror at {source}", file=sys.stderr)
+            continue
+        repo = cache / "repos" / f"{owner}+{name}"
+        if not (repo / ".git").is_dir():
+            # Objects shared with the mirror, nothing checked out: localize reads commits.
+            subprocess.run(
+                ["git", "clone", "-q", "--shared", "--no-checkout", str(source), str(repo)],
+                check=True,
+            )
+        gold = set(_DIFF_HEADER.findall(row["patch"]))
+        cases.append(
+            Case(row["instance_id"], name, row["problem_statement"], repo, row["base_commit"], gold)
         )
-    print("\nper project (ours | baseline), Acc@1 / Acc@5:")
-    projects = sorted({iid.split("__")[1].rsplit("-", 1)[0] for iid in ours})
-    for project in projects:
-        ids = [iid for iid in ours if iid.split("__")[1].rsplit("-", 1)[0] == project]
-        mine = [ours[i] for i in ids]
-        theirs = [base[i] for i in ids]
+    return cases
+
+
+def score(cases: list[Case], index_cache: Path) -> dict[str, dict]:
+    """Ranks of the gold file for each case, by patchsmith and by the baseline, and times."""
+    results: dict[str, dict] = {}
+    baselines: dict[tuple[Path, str], WholeFileBM25] = {}
+    for case in cases:
+        key = (case.repo, case.commit)
+        if key not in baselines:
+            baselines[key] = baseline_for(case.repo, case.commit)
+            started = time.perf_counter()
+            localize_repo(case.repo, "warm-up", case.commit, cache_dir=index_cache)
+            print(f"  {case.project} {case.commit[:12]}: index ready in "
+                  f"{time.perf_counter() - started:.2f} s", flush=True)  # fmt: skip
+        started = time.perf_counter()
+        ranking = localize_repo(case.repo, case.text, case.commit, top=50, cache_dir=index_cache)
+        ours_seconds = time.perf_counter() - started
+        ranked = [item.path for item in ranking.files]
+        started = time.perf_counter()
+        base_rank = hit_rank(baselines[key].rank(case.text), case.gold)
+        results[case.instance_id] = {
+            "project": case.project,
+            "ours": hit_rank(ranked, case.gold),
+            "base": base_rank,
+            "ours_seconds": ours_seconds,
+            "base_seconds": time.perf_counter() - started,
+            "gold": sorted(case.gold),
+            "top": ranked[:5],
+        }
+    return results
+
+
+def report(title: str, results: dict[str, dict], show_misses: bool) -> None:
+    print(f"\n{title}: {len(results)} issues; ms/issue: warm, index cached")
+    print(f"{'':<22}{'Acc@1':>8}{'Acc@5':>8}{'Acc@10':>8}{'ms/issue':>10}")
+    for label, key in (("BM25 whole files", "base"), ("patchsmith localize", "ours")):
+        ranks = [r[key] for r in results.values()]
+        times = [r[f"{key}_seconds"] for r in results.values()]
         print(
-            f"  {project:<16} n={len(ids):<4} {accuracy(mine, 1):.3f} / {accuracy(mine, 5):.3f}"
+            f"{label:<22}{accuracy(ranks, 1):>8.3f}{accuracy(ranks, 5):>8.3f}"
+            f"{accuracy(ranks, 10):>8.3f}{statistics.mean(times) * 1000 if times else 0:>10.1f}"
+        )
+    print("per project (ours | baseline), Acc@1 / Acc@5:")
+    for project in sorted({r["project"] for r in results.values()}):
+        mine = [r["ours"] for r in results.values() if r["project"] == project]
+        theirs = [r["base"] for r in results.values() if r["project"] == project]
+        print(
+            f"  {project:<16} n={len(mine):<4} {accuracy(mine, 1):.3f} / {accuracy(mine, 5):.3f}"
             f"  |  {accuracy(theirs, 1):.3f} / {accuracy(theirs, 5):.3f}"
         )
-    if args.show_misses:
-        print("\nmisses at rank 1:")
-        for iid, gold, top, rank in misses:
-            print(f"  {iid}: gold {gold} rank {rank}; top {top[:3]}")
+    if show_misses:
+        print("misses at rank 1:")
+        for iid, r in results.items():
+            if r["ours"] != 1:
+                print(f"  {iid}: gold {r['gold']} rank {r['ours']}; top {r['top'][:3]}")
+
+
+def read_rows(path: Path, limit: int) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return rows[:limit] if limit else rows
+
+
+def accuracy_mode(args: argparse.Namespace) -> None:
+    if args.fresh_index:
+        shutil.rmtree(args.cache / "index", ignore_errors=True)
+    sets = []
+    if args.data.is_file():
+        sets.append((f"development set ({args.data.name})",
+                     release_cases(read_rows(args.data, args.limit), args.cache)))  # fmt: skip
+    if args.held_out.is_file() and args.repo_mirrors:
+        rows = read_rows(args.held_out, args.limit)
+        sets.append((f"held-out set ({args.held_out.name}, repositories not tuned on)",
+                     mirror_cases(rows, args.repo_mirrors, args.cache)))  # fmt: skip
+    elif args.held_out.is_file():
+        print(f"(held-out set {args.held_out.name} skipped: pass --repo-mirrors DIR with "
+              "DIR/<owner>/<name> git repositories)", file=sys.stderr)  # fmt: skip
+    for title, cases in sets:
+        report(title, score(cases, args.cache / "index"), args.show_misses)
 
 
 # Until `agent localize` is registered in cli/main.py, the same command on a one-command app.
@@ -330,6 +404,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--held-out", type=Path, default=DEFAULT_HELD_OUT)
+    parser.add_argument("--repo-mirrors", type=Path, help="DIR/<owner>/<name>: held-out repos")
     parser.add_argument("--limit", type=int, default=0, help="only the first N issues")
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument(

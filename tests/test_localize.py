@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from patchsmith.cli.localize_cmd import localize
 from patchsmith.tools.index import CodeIndex
 from patchsmith.tools.index.git_source import GitSourceError, GitTreeSource
-from patchsmith.tools.localize import load_corpus, localize_repo, rank
-from patchsmith.tools.localize.clues import read_issue
+from patchsmith.tools.localize import Weights, load_corpus, localize_repo, rank
+from patchsmith.tools.localize.clues import read_issue, without_environment_dumps
 from patchsmith.tools.localize.corpus import build_corpus
-from patchsmith.tools.localize.units import split_units
+from patchsmith.tools.localize.units import declared_options, split_units
 
 
 def src(text: str) -> str:
@@ -444,3 +444,100 @@ def test_reading_an_issue_finds_frames_paths_names_and_what_it_defines():
     assert "Product.objects.bulk_create" in clues.dotted
     assert {"Product", "sku"} <= clues.defined  # the issue's own model, not the repository's
     assert {"bulk_create", "QuerySet", "CharField"} <= set(clues.identifiers)
+
+
+def test_a_pasted_package_list_does_not_read_as_modules(tmp_path: Path):
+    # "attrs", "requests" and "shipping" in the `pip list` would each name a module here.
+    repo = make_repo(
+        tmp_path / "r",
+        {
+            **PROJECT,
+            "shop/attrs.py": "def attrs_of(item):\n    return vars(item)\n",
+            "shop/requests.py": "def fetch(url):\n    return url\n",
+        },
+    )
+    issue = src(
+        """
+        apply_discount rounds half cents down
+
+        $ pip list
+        Package     Version   Location
+        ----------- --------- ----------------
+        attrs       19.1.0
+        requests    2.22.0    /home/me/src/requests
+        shipping    0.3
+        """
+    ).replace("\n", "\r\n")  # as pasted from a Windows terminal
+    assert "attrs" not in read_issue(without_environment_dumps(issue)).identifiers
+    paths = top_paths(repo, issue)
+    assert paths[0] == "shop/pricing.py"
+    assert "shop/attrs.py" not in paths and "shop/requests.py" not in paths
+
+
+def test_prose_with_versions_is_not_taken_for_a_package_list():
+    text = "Python 3.9 is what I use\nnumpy 1.2 breaks it\nwith pandas 2.0 too\n"
+    assert without_environment_dumps(text) == text
+
+
+def test_configuration_and_other_languages_count_less_unless_named(tmp_path: Path):
+    # Both repeat the issue's words more than the code does.
+    words = "shipping cost weight country abroad " * 5
+    repo = make_repo(
+        tmp_path / "r",
+        {
+            **PROJECT,
+            "setup.cfg": f"[metadata]\ndescription = {words}\n",
+            "shop/_speedups.c": f"/* {words} */\nstatic double shipping_cost_fast(void);\n",
+        },
+    )
+    issue = "Shipping cost abroad ignores the weight"
+    assert top_paths(repo, issue)[0] == "shop/shipping.py"
+    undemoted = localize_repo(repo, issue, weights=Weights(config_factor=1, foreign_factor=1))
+    assert undemoted.files[0].path != "shop/shipping.py"  # what the kinds are weighed against
+    named = top_paths(repo, "The shipping cost in setup.cfg's description is wrong")
+    assert named[0] == "setup.cfg"
+    about_c = top_paths(repo, "The C extension's shipping cost ignores the weight abroad")
+    assert about_c[0] == "shop/_speedups.c"
+
+
+def test_vendored_packages_count_less(tmp_path: Path):
+    repo = make_repo(
+        tmp_path / "r",
+        {
+            **PROJECT,
+            "shop/packages/urlkit/errors.py": "class ShippingError(Exception):\n"
+            "    '''shipping cost weight abroad'''\n",
+        },
+    )
+    issue = "Shipping cost abroad ignores the weight"
+    assert top_paths(repo, issue)[0] == "shop/shipping.py"
+    undemoted = localize_repo(repo, issue, weights=Weights(example_factor=1))
+    assert undemoted.files[0].path == "shop/packages/urlkit/errors.py"
+
+
+def test_an_option_the_issue_uses_finds_the_code_declaring_it(tmp_path: Path):
+    repo = make_repo(
+        tmp_path / "r",
+        {
+            **PROJECT,
+            "shop/cli.py": src(
+                """
+                import argparse
+
+                def parser():
+                    p = argparse.ArgumentParser()
+                    p.add_argument(
+                        "-n", "--dry-run", action="store_true"
+                    )
+                    return p
+                """
+            ),
+            "shop/orders.py": "def place(order, dry_run=False):\n"
+            '    """A dry run places nothing: dry_run short-circuits the run."""\n',
+            "tests/test_cli.py": "def test_it(run):\n    run('--dry-run')\n",
+        },
+    )
+    assert declared_options(PROJECT["shop/cart.py"]) == []
+    issue = "Add a short form for --dry-run"
+    assert top_paths(repo, issue)[0] == "shop/cli.py"
+    assert localize_repo(repo, issue, weights=Weights(options=0)).files[0].path != "shop/cli.py"

@@ -32,6 +32,7 @@ _PATH = re.compile(
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_OPTION = re.compile(r"(?<![\w-])(--[A-Za-z][\w-]+)")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
 _INLINE_CODE = re.compile(r"`+([^`\n]+)`+")
 _CODE_LINE = re.compile(r"^(?:    |\t|>>> |\.\.\. |\$ |In \[\d+\]: ).*$", re.M)
@@ -52,6 +53,35 @@ __init__ __name__ __main__ main test foo bar baz Traceback"""
 _COMMON = frozenset(_COMMON_TEXT.split())
 
 
+# Environment reports pasted into issues ("pip list", "pip freeze", "conda list"): lines
+# naming a package and its version. Dozens of package names would read as modules and words
+# of the issue while saying nothing about where the bug is.
+_PACKAGE_LINE = re.compile(
+    r"^[ \t]*[A-Za-z0-9][\w.\-\[\],]*"  # the name, with extras
+    r"(?:[ \t]*[=@]=?[ \t]*|[ \t]+)v?\d[\w.+!\-]*"  # the version
+    r"(?:[ \t]+\S+){0,2}[ \t]*$"  # a location, or a build and a channel
+)
+_TABLE_RULE = re.compile(r"^[ \t]*-{3,}[ \t-]*$|^[ \t]*(?:Package|Name)[ \t]+Version\b.*$", re.I)
+_MIN_PACKAGE_LINES = 3
+
+
+def without_environment_dumps(text: str) -> str:
+    """`text` less its runs of package-and-version lines (three or more in a row, with their
+    header and rule): what `pip list` and friends print."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    keep = [True] * len(lines)
+    start = None
+    for i, line in enumerate([*lines, ""]):
+        listed = bool(_PACKAGE_LINE.match(line) or _TABLE_RULE.match(line))
+        if listed and start is None:
+            start = i
+        elif not listed and start is not None:
+            if i - start >= _MIN_PACKAGE_LINES:
+                keep[start:i] = [False] * (i - start)
+            start = None
+    return "\n".join(line for line, kept in zip(lines, keep, strict=True) if kept)
+
+
 @dataclass(frozen=True)
 class Frame:
     path: str  # as written in the issue, possibly absolute or from another machine
@@ -68,6 +98,7 @@ class Clues:
     defined: set[str] = field(default_factory=set)  # names the issue's code defines itself
     identifiers: Counter[str] = field(default_factory=Counter)  # code-like names
     title_identifiers: set[str] = field(default_factory=set)
+    options: Counter[str] = field(default_factory=Counter)  # long command-line options
 
 
 def read_issue(text: str) -> Clues:
@@ -106,6 +137,7 @@ def read_issue(text: str) -> Clues:
     for name in _CALLED.findall(prose):
         if name not in _COMMON:
             clues.identifiers[name] += 1
+    clues.options.update(_OPTION.findall(text))
     title = text.strip().split("\n", 1)[0]
     clues.title_identifiers = {
         name for name in _IDENTIFIER.findall(title) if name in clues.identifiers

@@ -32,10 +32,10 @@ from typing import Protocol
 
 from ..index.cache import default_cache_dir
 from .terms import WORD, split_word, text_terms
-from .units import HEADERS, indexable, module_globals, readable, split_units
+from .units import HEADERS, declared_options, indexable, module_globals, readable, split_units
 
 # Bump whenever what the corpus holds or how it is built changes: older files are ignored.
-CORPUS_VERSION = 6
+CORPUS_VERSION = 7
 KEEP_CACHED = 16  # corpora kept on disk; the least recently used go first
 NAME_BOOST = 3  # a unit's own name counts this many times among its terms
 MAX_DEFINERS = 8  # a name defined in more files than this links nothing in the graph
@@ -67,6 +67,7 @@ class Corpus:
     shard_offsets: list[int]  # the first unit id of each shard
     file_globals: list[list[str]]  # per file: names assigned at its top level
     file_uses: list[list[str]] = field(default_factory=list)  # names defined elsewhere
+    file_options: list[list[str]] = field(default_factory=list)  # "--option" literals
     name_files: dict[str, int] = field(default_factory=dict)  # defined name -> files naming it
     key: str = ""
     _definers: dict[str, list[int]] | None = field(default=None, repr=False)
@@ -255,10 +256,11 @@ class _Shard:
     postings: dict[str, bytes]
     file_globals: list[list[str]]
     file_words: list[set[str]]
+    file_options: list[list[str]]
 
 
 def _index_files(contents: list[tuple[str, bytes]]) -> _Shard:
-    shard = _Shard([], [], [], [], [], [], [], {}, [], [])
+    shard = _Shard([], [], [], [], [], [], [], {}, [], [], [])
     lists: dict[str, array] = {}
     for path, data in contents:
         text = readable(data)
@@ -291,6 +293,7 @@ def _index_files(contents: list[tuple[str, bytes]]) -> _Shard:
         code = posixpath.splitext(path)[1].lower() in HEADERS
         shard.file_words.append(set(WORD.findall(text)) if code else set())
         shard.file_globals.append(module_globals(text) if code else [])
+        shard.file_options.append(declared_options(text) if code else [])
     shard.postings = {term: postings.tobytes() for term, postings in lists.items()}
     return shard
 
@@ -310,6 +313,7 @@ def _merge(shards: list[_Shard]) -> Corpus:
         corpus.unit_end.extend(shard.unit_end)
         corpus.unit_length.extend(shard.unit_length)
         corpus.file_globals.extend(shard.file_globals)
+        corpus.file_options.extend(shard.file_options)
         file_words.extend(shard.file_words)
     corpus.file_uses, corpus.name_files = _uses(corpus, file_words)
     return corpus
@@ -344,7 +348,7 @@ def _uses(corpus: Corpus, file_words: list[set[str]]) -> tuple[list[list[str]], 
 
 _FIELDS = ("paths", "unit_file", "unit_name", "unit_kind", "unit_line", "unit_end",
            "unit_length", "postings", "shard_offsets", "file_globals", "file_uses",
-           "name_files")  # fmt: skip
+           "file_options", "name_files")  # fmt: skip
 
 
 def _read_cached(path: Path) -> Corpus | None:

@@ -15,11 +15,13 @@ on a traceback), weighed by their file's kind, plus their file's standing.
 from __future__ import annotations
 
 import math
+import os
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .clues import read_issue
+from .clues import read_issue, without_environment_dumps
 from .corpus import Corpus
 from .signals import (
     bm25,
@@ -28,6 +30,7 @@ from .signals import (
     graph_scores,
     module_scores,
     name_scores,
+    option_scores,
     path_scores,
     per_file,
     query_terms,
@@ -45,6 +48,7 @@ class Weights:
     modules: float = 1.5
     imported: float = 0.2  # a module in an import statement, relative to one named in prose
     names: float = 0.75
+    options: float = 1.0
     lexical: float = 1.0  # the best units of a file
     second_unit: float = 0.3  # share of a file's second-best unit added to its best
     whole_file: float = 1.5  # the file as one document
@@ -53,6 +57,10 @@ class Weights:
     test_factor: float = 0.3  # tests, documentation, examples and vendored code count less
     doc_factor: float = 0.2
     example_factor: float = 0.3
+    # Configuration, and source in another language than the repository's own (a C or
+    # Cython file in a Python project), count less unless the issue names them.
+    config_factor: float = 0.2
+    foreign_factor: float = 0.3
 
 
 @dataclass
@@ -90,11 +98,12 @@ def rank(corpus: Corpus, text: str, top: int = 20, weights: Weights | None = Non
     w = weights or Weights()
     if not corpus.paths:
         return Ranking()
+    text = without_environment_dumps(text)
     evidence = gather(corpus, text, w)
-    factors = kind_factors(text, w)
-    final = combine(corpus, evidence, factors, w.graph)
+    factor = kind_weigher(corpus, text, evidence, w)
+    final = combine(corpus, evidence, factor, w.graph)
     ranked_files = sorted(final.items(), key=lambda item: (-item[1], corpus.paths[item[0]]))
-    symbols = _symbols(corpus, final, evidence, factors, top)
+    symbols = _symbols(corpus, final, evidence, factor, top)
     return Ranking([RankedFile(corpus.paths[f], s) for f, s in ranked_files[:top]], symbols)
 
 
@@ -117,6 +126,7 @@ def gather(corpus: Corpus, text: str, w: Weights) -> Evidence:
         "paths": _scaled(path_scores(corpus, clues), w.paths),
         "modules": _scaled(module_scores(corpus, clues, unit_bonus, w.imported), w.modules),
         "names": _scaled(name_scores(corpus, clues, unit_bonus), w.names),
+        "options": _scaled(option_scores(corpus, clues), w.options),
     }
     unit_scores, whole = bm25(corpus, query_terms(text, w.title))
     lexical = per_file(corpus, unit_scores, w.second_unit)
@@ -126,7 +136,7 @@ def gather(corpus: Corpus, text: str, w: Weights) -> Evidence:
 
 
 def combine(
-    corpus: Corpus, evidence: Evidence, factors: dict[str, float], graph_weight: float
+    corpus: Corpus, evidence: Evidence, factor: Callable[[int], float], graph_weight: float
 ) -> dict[int, float]:
     """File scores: the signals summed, the graph's share added (and recorded in
     `evidence`), then weighed by the file's kind."""
@@ -139,7 +149,7 @@ def combine(
         evidence.signals["graph"] = graph
         for file, score in graph.items():
             files[file] += score
-    return {f: s * factors[file_kind(corpus.paths[f])] for f, s in files.items() if s > 0}
+    return {f: s * factor(f) for f, s in files.items() if s > 0}
 
 
 def kind_factors(text: str, w: Weights) -> dict[str, float]:
@@ -153,8 +163,52 @@ def kind_factors(text: str, w: Weights) -> dict[str, float]:
         "doc": math.sqrt(w.doc_factor) if about_docs else w.doc_factor,
         "example": w.example_factor,
         "vendored": w.example_factor,
+        "config": w.config_factor,
+        "foreign": w.foreign_factor,
         "code": 1.0,
     }
+
+
+# Source files by language, and the words an issue uses when it is about that language.
+_LANGUAGES = {
+    ".py": (), ".pyi": (), ".pyx": ("cython",), ".pxd": ("cython",),
+    ".c": ("c extension", "c code", "c api"), ".h": ("c extension", "header"),
+    ".cc": ("c++",), ".cpp": ("c++",), ".hpp": ("c++",),
+    ".js": ("javascript", "js"), ".jsx": ("javascript", "react"), ".mjs": ("javascript",),
+    ".ts": ("typescript",), ".tsx": ("typescript", "react"), ".go": ("golang",),
+    ".rs": ("rust",), ".java": ("java",), ".kt": ("kotlin",), ".rb": ("ruby",),
+    ".php": ("php",), ".cs": ("c#",), ".swift": ("swift",), ".scala": ("scala",),
+}  # fmt: skip
+
+
+def kind_weigher(
+    corpus: Corpus, text: str, evidence: Evidence, w: Weights
+) -> Callable[[int], float]:
+    """How much each file counts for this issue, by its kind (see `kind_factors`). Source in
+    another language than most of the repository's is "foreign"; foreign and configuration
+    files count fully when the issue names them, or (foreign) speaks of their language."""
+    factors = kind_factors(text, w)
+    suffixes = Counter(os.path.splitext(path)[1] for path in corpus.paths)
+    main = max((s for s in suffixes if s in _LANGUAGES), key=suffixes.__getitem__, default="")
+    named = evidence.signals["frames"].keys() | evidence.signals["paths"].keys()
+    lowered = text.lower()
+    cache: dict[int, float] = {}
+
+    def spoken_of(suffix: str) -> bool:
+        words = (suffix, *_LANGUAGES[suffix])
+        return any(re.search(rf"(?<![\w#+]){re.escape(word)}(?![\w#+])", lowered) for word in words)
+
+    def factor(file: int) -> float:
+        if file not in cache:
+            path = corpus.paths[file]
+            kind = file_kind(path)
+            suffix = os.path.splitext(path)[1]
+            if kind == "code" and suffix in _LANGUAGES and suffix != main and main:
+                kind = "code" if spoken_of(suffix) else "foreign"
+            cache[file] = 1.0 if kind in ("config", "foreign") and file in named else factors[kind]
+        return cache[file]
+
+    return factor
 
 
 def _scaled(scores: dict[int, float], factor: float) -> dict[int, float]:
@@ -172,7 +226,7 @@ def _symbols(
     corpus: Corpus,
     files: dict[int, float],
     evidence: Evidence,
-    factors: dict[str, float],
+    factor: Callable[[int], float],
     top: int,
 ) -> list[RankedSymbol]:
     """Definitions by their own evidence (lexical, named, in a traceback), weighed by
@@ -189,7 +243,7 @@ def _symbols(
             continue
         path = corpus.paths[file]
         own = unit_scores.get(unit, 0.0) / best_unit + unit_bonus.get(unit, 0.0)
-        score = own * factors[file_kind(path)] + files[file] / best_file
+        score = own * factor(file) + files[file] / best_file
         ranked.append(RankedSymbol(path, name, corpus.unit_line[unit], score))
     ranked.sort(key=lambda s: (-s.score, s.path, s.line))
     return ranked[:top]

@@ -4,6 +4,7 @@
   path from someone's site-packages still finds the repository's file);
 - `path_scores` and `module_scores`: files named by path, and modules by dotted name;
 - `name_scores`: files defining the identifiers the issue mentions as code;
+- `option_scores`: files declaring the command-line options the issue uses;
 - `bm25` and `per_file`: lexical retrieval over units and whole files;
 - `graph_scores`: evidence flowing from the best files to the files defining what they use.
 
@@ -31,15 +32,22 @@ _TEST_PATH = re.compile(
 )
 _DOC_PATH = re.compile(r"(^|/)(docs?|documentation)/|\.(md|rst|txt)$")
 _VENDORED_PATH = re.compile(
-    r"(^|/)(vendor|vendored|third_party|thirdparty|node_modules|extern)/|\.min\.js$"
+    r"(^|/)(vendor|vendored|_vendor|third_party|thirdparty|node_modules|externs?|externals)/"
+    r"|^[^/]+/(.+/)?packages/|\.min\.js$"
 )
 _EXAMPLE_PATH = re.compile(
     r"(^|/)(examples?|samples?|demos?|tutorials?|benchmarks?|asv_bench|galleries)/"
 )
+# Packaging and tool configuration: they list every dependency and module, so they match
+# many issues' words, yet a bug is rarely in them unless the issue names them.
+_CONFIG_PATH = re.compile(
+    r"(^|/)(setup\.py|Makefile|MANIFEST\.in|requirements[^/]*\.txt|\.[^/]+)$"
+    r"|\.(cfg|ini|toml|ya?ml|json|lock|in)$"
+)
 
 
 def file_kind(path: str) -> str:
-    """ "code", or "test", "doc", "example" or "vendored" (which count for less)."""
+    """ "code", or "test", "doc", "example", "vendored" or "config" (which count for less)."""
     if _VENDORED_PATH.search(path):
         return "vendored"
     if _TEST_PATH.search(path):
@@ -48,6 +56,8 @@ def file_kind(path: str) -> str:
         return "doc"
     if _EXAMPLE_PATH.search(path):
         return "example"
+    if _CONFIG_PATH.search(path):
+        return "config"
     return "code"
 
 
@@ -203,6 +213,23 @@ def name_scores(corpus: Corpus, clues: Clues, unit_bonus: dict[int, float]) -> d
             unit_bonus[unit] += weight * strength
     # Saturating: a file defining many of the names (a hub) gains less from each.
     return {file: math.log(1 + score) for file, score in scores.items()}
+
+
+def option_scores(corpus: Corpus, clues: Clues) -> dict[int, float]:
+    """Files declaring the command-line options the issue uses ("--collect-only"), shared
+    among the files declaring each."""
+    declaring: dict[str, list[int]] = defaultdict(list)
+    for file, options in enumerate(corpus.file_options):
+        for option in options:
+            if option in clues.options:
+                declaring[option].append(file)
+    scores: dict[int, float] = defaultdict(float)
+    for files in declaring.values():
+        # Tests pass options around too; the code that declares an option is what counts.
+        code_files = [f for f in files if file_kind(corpus.paths[f]) == "code"] or files
+        for file in code_files:
+            scores[file] += 1.0 / len(code_files)
+    return {file: min(score, 1.0) for file, score in scores.items()}
 
 
 # -- lexical retrieval ---------------------------------------------------------------------------

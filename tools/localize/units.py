@@ -117,6 +117,24 @@ def module_globals(text: str) -> list[str]:
     return sorted({name for name in _GLOBAL.findall(text) if not name.startswith("__")})
 
 
+# Long command-line options a module declares: string literals in a call such as
+# `parser.add_argument("-v", "--verbose"`, `group.addoption("--collect-only"`,
+# `@click.option("--debug/--no-debug"`. An issue about an option is about the code declaring it.
+_OPTION_CALL = re.compile(
+    r"""(?:option|argument)\w*\(\s*((?:["'][^"'\n]*["']\s*,\s*)*["']--[A-Za-z][^"'\n]*["'])""",
+    re.I,
+)
+_OPTION_LITERAL = re.compile(r"(--[A-Za-z][\w-]*)")
+
+
+def declared_options(text: str) -> list[str]:
+    """The long options `text` declares."""
+    found = set()
+    for literals in _OPTION_CALL.findall(text):
+        found.update(_OPTION_LITERAL.findall(literals))
+    return sorted(found)
+
+
 def indexable(path: str) -> bool:
     """Whether `path` is a file the localizer reads (source code or documentation)."""
     extension = posixpath.splitext(path)[1].lower()
