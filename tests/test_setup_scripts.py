@@ -1,6 +1,7 @@
 """scripts/setup in a fresh clone: it makes the virtual environment and the install, and the
 second run is quick and installs nothing (the stamp matches pyproject.toml)."""
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -10,8 +11,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 def run_setup(clone: Path, venv: Path) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PATCHSMITH_VENV": str(venv)}
-    import os
-
     # Keep the machine's pip settings (its local wheel directory, certificates).
     env.update({k: v for k, v in os.environ.items() if k.startswith("PIP_") or k == "HOME"})
     return subprocess.run(
