@@ -71,6 +71,10 @@ def test_the_size_cap_cuts_and_says_so(tmp_path, repo, monkeypatch):
     assert "Use tabs. Use tabs. Use tabs." in system and "Use tabs. " * 4 not in system
     assert "169 more characters cut" in system
     assert trajectory["config"]["project_instructions"][0]["cut_chars"] == 169
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    shown = CliRunner().invoke(app, ["show", str(run_dir)])
+    assert shown.exit_code == 0, shown.output
+    assert ":AGENTS.md (199 characters, 169 cut over the limit)" in shown.output
 
 
 def test_the_setting_turns_it_off(tmp_path, repo, monkeypatch):
