@@ -18,7 +18,9 @@ from patchsmith.cli.main import app
 SUBMIT = [{"text": "Done.", "tool_calls": [{"name": "submit", "arguments": {"summary": "x"}}]}] * 2
 
 
-def run_solve(tmp_path: Path, repo: Path, monkeypatch, env: dict[str, str] | None = None):
+def run_solve(
+    tmp_path: Path, repo: Path, monkeypatch, env: dict[str, str] | None = None, *extra: str
+):
     script = tmp_path / "script.yaml"
     script.write_text(yaml.safe_dump(SUBMIT))
     seen: list[ScriptedModel] = []
@@ -32,7 +34,7 @@ def run_solve(tmp_path: Path, repo: Path, monkeypatch, env: dict[str, str] | Non
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     args = ["solve", "--text", "fix add", "--repo", str(repo), "--model", f"scripted:{script}"]
-    args += ["--sandbox", "docker", "--output", str(tmp_path / "runs"), "--setup", "true"]
+    args += ["--sandbox", "docker", "--output", str(tmp_path / "runs"), "--setup", "true", *extra]
     result = CliRunner().invoke(app, args)
     (run_dir,) = (tmp_path / "runs").iterdir()
     trajectory = json.loads((run_dir / "trajectory.json").read_text())
@@ -80,6 +82,15 @@ def test_the_size_cap_cuts_and_says_so(tmp_path, repo, monkeypatch):
 def test_the_setting_turns_it_off(tmp_path, repo, monkeypatch):
     env = {"PATCHSMITH_PROJECT_INSTRUCTIONS": "false"}
     result, system, trajectory = run_solve(tmp_path, repo, monkeypatch, env)
+    assert result.exit_code == 0, result.output
+    assert "Use tabs." not in system
+    assert trajectory["config"]["project_instructions"] == []
+
+
+def test_the_flag_turns_it_off(tmp_path, repo, monkeypatch):
+    result, system, trajectory = run_solve(
+        tmp_path, repo, monkeypatch, None, "--no-project-instructions"
+    )
     assert result.exit_code == 0, result.output
     assert "Use tabs." not in system
     assert trajectory["config"]["project_instructions"] == []
