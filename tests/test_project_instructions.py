@@ -94,3 +94,10 @@ def test_the_flag_turns_it_off(tmp_path, repo, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Use tabs." not in system
     assert trajectory["config"]["project_instructions"] == []
+
+
+def test_pipeline_mode_prompts_get_them_too(tmp_path, repo, monkeypatch):
+    # The script's replies do not fit the pipeline; only the first prompt it was sent matters.
+    result, system, trajectory = run_solve(tmp_path, repo, monkeypatch, None, "--mode", "pipeline")
+    assert "Use tabs." in system, result.output
+    assert trajectory["config"]["project_instructions"][0]["source"].endswith(":AGENTS.md")
