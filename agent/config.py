@@ -103,6 +103,12 @@ class Settings:
     keep_observations: int = _setting(
         5, "Observations kept whole in the history; older ones are elided.", minimum=1
     )
+    project_instructions: bool = _setting(
+        True, "Add the repository's AGENTS.md (else CLAUDE.md) and the user's to the prompt."
+    )
+    instructions_limit: int = _setting(
+        8000, "Most characters kept of each project instructions file.", minimum=0
+    )
     output_dir: str = _setting("patchsmith-runs", "Where patches and trajectories go.", filled=True)
     pipeline_candidates: int = _setting(
         4, "Candidate patches in pipeline mode (the first greedy, the rest sampled).", minimum=1

@@ -97,12 +97,14 @@ class Agent:
         save: Callable[[Trajectory], None] | None = None,
         budget: Budget | None = None,
         policy: Policy | None = None,
+        instructions: str = "",
     ):
         self.model, self.toolset, self.limits = model, toolset, limits
         self.context_tokens = context_tokens
         self.on_step, self.confirm, self.save = on_step, confirm, save
         self.budget = budget  # shared with other runs, e.g. a benchmark's total cost cap
         self.policy = policy or Policy()
+        self.instructions = instructions  # the project's AGENTS.md etc., already capped
         self.conversation = Conversation(keep=keep_observations)
         self.native = model.uses_native_tools
         self._format_errors = 0
@@ -119,6 +121,8 @@ class Agent:
         root = self.toolset.sandbox.root
         protocol = "" if self.native else protocol_instructions(self.toolset.schemas())
         system = prompt_template("system").safe_substitute(root=root, protocol=protocol)
+        if self.instructions:
+            system = f"{system.rstrip()}\n\n{self.instructions}\n"
         instance = prompt_template("instance").safe_substitute(root=root, issue=issue.strip())
         self.conversation.add({"role": "system", "content": system})
         self.conversation.add({"role": "user", "content": instance})

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .budget import Budget
 from .config import Settings
+from .instructions import Instructions, load_instructions
 from .loop import Agent, Confirm, Limits
 from .models import Model, make_model
 from .policy import Policy
@@ -68,6 +69,7 @@ def agent_for(
     on_step: Callable[[Step], None] | None = None,
     confirm: Confirm | None = None,
     budget: Budget | None = None,
+    instructions: str = "",
 ) -> Agent:
     """The loop as the settings configure it, saving its trajectory at `trajectory_path`
     after every step; `budget` is shared with concurrent runs (a benchmark's total cap)."""
@@ -82,6 +84,7 @@ def agent_for(
         save=lambda t: t.save(trajectory_path),
         budget=budget,
         policy=Policy(settings.allow, settings.deny, settings.ask, settings.network),
+        instructions=instructions,
     )
 
 
@@ -130,6 +133,12 @@ def solve(
         repo=str(repo.resolve()),
         commit=head_commit(repo, commit),
     )
+    instructions = Instructions()
+    if settings.project_instructions:
+        instructions = load_instructions(
+            repo, trajectory.commit, settings.instructions_limit
+        )
+    trajectory.config["project_instructions"] = instructions.record()
     trajectory.save(trajectory_path)
 
     def finish(status: str, message: str) -> None:
@@ -146,7 +155,10 @@ def solve(
             ) as sandbox,
             Toolset(sandbox, settings.toolset_config()) as toolset,
         ):
-            agent = agent_for(settings, model, toolset, trajectory_path, on_step, confirm=confirm)
+            agent = agent_for(
+                settings, model, toolset, trajectory_path, on_step, confirm=confirm,
+                instructions=instructions.text,
+            )  # fmt: skip
             agent.run(issue, trajectory)
     except SandboxError as exc:
         finish("sandbox_error", str(exc))

@@ -59,6 +59,11 @@ def solve(
         None, "--candidates", help="Pipeline mode: candidate patches (the first greedy)."
     ),
     confirm: bool = typer.Option(False, "--confirm", help="Ask before each action."),
+    project_instructions: bool = typer.Option(
+        None,
+        "--project-instructions/--no-project-instructions",
+        help="Add the repository's AGENTS.md (else CLAUDE.md) and yours to the prompt.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary and the patch."),
 ) -> None:
     """Solve an issue: the agent works in a sandbox on a copy of the repository and hands
@@ -86,6 +91,7 @@ def solve(
         "output_dir": output,
         "mode": mode,
         "pipeline_candidates": candidates,
+        "project_instructions": project_instructions,
     }
     settings = settings_or_exit(repo, flags)
     if confirm and settings.mode == "pipeline":

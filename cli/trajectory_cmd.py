@@ -29,6 +29,10 @@ def show(
     t = load(path)
     console.rule(f"[bold]{path}")
     console.print(t.issue.strip(), markup=False, highlight=False)
+    for used in t.config.get("project_instructions") or []:
+        cut = f", {used['cut_chars']} cut over the limit" if used.get("cut_chars") else ""
+        line = f"project instructions: {used['source']} ({used['chars']} characters{cut})"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.rule()
     for step in t.steps:
         print_step(console, step, observation_lines=10_000 if full else 6)

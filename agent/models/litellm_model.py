@@ -100,6 +100,12 @@ class LiteLLMModel:
             return None
         return info.get("max_input_tokens") or info.get("max_tokens")
 
+    def _needs_cache_breakpoints(self) -> bool:
+        # Anthropic's models (also through Bedrock and Vertex: the name still says claude)
+        # cache only up to marked blocks; OpenAI's and others cache a repeated prefix by
+        # themselves. By name, since this litellm's table does not know every Claude.
+        return "claude" in self.name.lower() or self.name.startswith("anthropic/")
+
     def _supports_function_calling(self) -> bool:
         try:
             return bool(self._litellm.supports_function_calling(model=self.name))
@@ -107,6 +113,8 @@ class LiteLLMModel:
             return False
 
     def query(self, messages: list[dict], tools: list[dict] | None = None) -> ModelResponse:
+        if self._needs_cache_breakpoints():
+            messages = with_cache_breakpoints(messages)
         params: dict[str, Any] = {
             "model": self.name,
             "messages": messages,
@@ -244,3 +252,20 @@ class LiteLLMModel:
 def _brief(exc: Exception, limit: int = 400) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def with_cache_breakpoints(messages: list[dict]) -> list[dict]:
+    """A copy of `messages` with the system prompt and the last message marked as cache
+    breakpoints, so each call reads the previous call's prefix from the cache."""
+    marked = [dict(m) for m in messages]
+    for index in {0, len(marked) - 1}:
+        if not marked or index < 0 or marked[index].get("content") in (None, ""):
+            continue
+        if index == 0 and marked[0].get("role") != "system":
+            continue
+        content = marked[index]["content"]
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        blocks = [dict(b) for b in blocks]
+        blocks[-1]["cache_control"] = {"type": "ephemeral"}
+        marked[index]["content"] = blocks
+    return marked
