@@ -34,5 +34,10 @@ def download_wheels(requirements: list[str], python: str, dest: Path) -> Wheelho
     done = subprocess.run(command + requirements, capture_output=True, text=True)
     if done.returncode == 0:
         return WheelhouseResult(True, None)
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    return WheelhouseResult(False, lines[-1] if lines else f"pip exited {done.returncode}")
+    # pip's last line is generic ("ResolutionImpossible"); the lines naming the conflicting
+    # requirements are the reason worth reporting.
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    telling = [line for line in lines if "ERROR" in line or " depends on " in line
+               or "requested" in line]
+    return WheelhouseResult(False, " | ".join(telling[-4:] or lines[-1:])
+                            or f"pip exited {done.returncode}")
