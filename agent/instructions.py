@@ -9,6 +9,10 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 REPOSITORY_FILES = ("AGENTS.md", "CLAUDE.md")
 
@@ -22,9 +26,6 @@ class Instructions:
     text: str = ""
     # One record per file used: where it came from, its size and how much of it was cut.
     sources: list[dict] = field(default_factory=list)
-
-    def record(self) -> list[dict]:
-        return self.sources
 
 
 def committed_file(repo: Path, commit: str, name: str) -> str | None:
@@ -67,3 +68,16 @@ def load_instructions(repo: Path, commit: str, limit: int) -> Instructions:
             "follow them unless they conflict with the task.\n\n" + "\n\n".join(parts)
         )
     return result
+
+
+def instructions_for(settings: Settings, repo: Path | None, commit: str) -> Instructions:
+    """The instructions a run uses: none when the settings turn them off, or when there is no
+    host repository (a benchmark image's own), rather than read from outside its tree."""
+    if repo is None or not settings.project_instructions:
+        return Instructions()
+    return load_instructions(repo, commit, settings.instructions_limit)
+
+
+def with_instructions(system: str, instructions: str) -> str:
+    """The system prompt `system` followed by the project instructions, if any."""
+    return f"{system.rstrip()}\n\n{instructions}\n" if instructions else system

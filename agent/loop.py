@@ -20,6 +20,7 @@ from patchsmith.tools.registry import Toolset
 
 from .budget import Budget
 from .history import Conversation
+from .instructions import with_instructions
 from .models import ContextWindowExceeded, Model, ModelError, ModelResponse
 from .policy import Policy, refusal
 from .text_protocol import FormatError, parse_actions, protocol_instructions
@@ -121,8 +122,7 @@ class Agent:
         root = self.toolset.sandbox.root
         protocol = "" if self.native else protocol_instructions(self.toolset.schemas())
         system = prompt_template("system").safe_substitute(root=root, protocol=protocol)
-        if self.instructions:
-            system = f"{system.rstrip()}\n\n{self.instructions}\n"
+        system = with_instructions(system, self.instructions)
         instance = prompt_template("instance").safe_substitute(root=root, issue=issue.strip())
         self.conversation.add({"role": "system", "content": system})
         self.conversation.add({"role": "user", "content": instance})

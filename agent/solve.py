@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .budget import Budget
 from .config import Settings
-from .instructions import Instructions, load_instructions
+from .instructions import instructions_for
 from .loop import Agent, Confirm, Limits
 from .models import Model, make_model
 from .policy import Policy
@@ -133,12 +133,8 @@ def solve(
         repo=str(repo.resolve()),
         commit=head_commit(repo, commit),
     )
-    instructions = Instructions()
-    if settings.project_instructions:
-        instructions = load_instructions(
-            repo, trajectory.commit, settings.instructions_limit
-        )
-    trajectory.config["project_instructions"] = instructions.record()
+    instructions = instructions_for(settings, repo, trajectory.commit)
+    trajectory.config["project_instructions"] = instructions.sources
     trajectory.save(trajectory_path)
 
     def finish(status: str, message: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from patchsmith.sandbox import SandboxError
 
 from ..config import Settings
-from ..instructions import Instructions, load_instructions
+from ..instructions import instructions_for, with_instructions
 from ..loop import RunStopped, prompt_template, recording_how_it_ends
 from ..models import ContextWindowExceeded, Model, ModelError
 from ..trajectory import Action, Step, Trajectory
@@ -73,13 +73,9 @@ class PipelineRun:
         self._stack = contextlib.ExitStack()
         self._toolset: Any = None
         self._call_costs: list[float] = []
-        # Without a host repository (a benchmark image's own) there is no committed tree to
-        # read here, so none are added rather than read from outside it.
-        instructions = Instructions()
-        if repo is not None and settings.project_instructions:
-            instructions = load_instructions(repo, commit, settings.instructions_limit)
+        instructions = instructions_for(settings, repo, commit)
         self.instructions = instructions.text
-        trajectory.config["project_instructions"] = instructions.record()
+        trajectory.config["project_instructions"] = instructions.sources
 
     # -- the workspace -------------------------------------------------------------
     def workspace(self) -> Any:
@@ -108,8 +104,7 @@ class PipelineRun:
         return prompt_template(f"pipeline_{name}").safe_substitute(values)
 
     def system_prompt(self) -> str:
-        system = self.prompt("system")
-        return f"{system.rstrip()}\n\n{self.instructions}\n" if self.instructions else system
+        return with_instructions(self.prompt("system"), self.instructions)
 
     def ask(self, prompt: str, temperature: float | None = None) -> tuple[str, Step]:
         """The model's reply to `prompt` (after the pipeline's system prompt), and the step

@@ -30,9 +30,12 @@ def _show(mirror: Path, commit: str, path: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
+def _wanted(line: str) -> bool:
+    return bool(line.strip()) and not line.strip().startswith(DROPPED_PREFIXES)
+
+
 def _kept(lines: str) -> list[str]:
-    return [line for line in lines.splitlines()
-            if line.strip() and not line.strip().startswith(DROPPED_PREFIXES)]
+    return [line for line in lines.splitlines() if _wanted(line)]
 
 
 def requirements_at(mirror: Path, repo: str, commit: str) -> list[str]:
@@ -49,7 +52,7 @@ def requirements_at(mirror: Path, repo: str, commit: str) -> list[str]:
         if line.strip().startswith("-r"):
             name = posixpath.join(posixpath.dirname(req_path), line.strip()[2:].strip())
             included += _kept(_show(mirror, commit, name) or "")
-        elif line.strip() and not line.strip().startswith(DROPPED_PREFIXES):
+        elif _wanted(line):
             own.append(line)
     return included + own
 
