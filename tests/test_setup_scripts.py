@@ -3,7 +3,6 @@ second run is quick and installs nothing (the stamp matches pyproject.toml)."""
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,14 +25,15 @@ def test_setup_in_a_fresh_clone_installs_once_then_is_quick(tmp_path):
     first = run_setup(clone, venv)
     assert first.returncode == 0, first.stderr
     assert "installing patchsmith" in first.stderr
-    version = subprocess.run([str(venv / "bin" / "agent"), "--help"], capture_output=True, text=True)
+    version = subprocess.run(
+        [str(venv / "bin" / "agent"), "--help"], capture_output=True, text=True
+    )
     assert version.returncode == 0 and "sandbox" in version.stdout
 
-    started = time.monotonic()
     second = run_setup(clone, venv)
     assert second.returncode == 0, second.stderr
+    # Quick means it did nothing: no install, no image build, nothing said.
     assert second.stderr == ""
-    assert time.monotonic() - started < 10
 
     # A changed dependency list means a new install.
     (clone / "pyproject.toml").write_text((clone / "pyproject.toml").read_text() + "\n")
